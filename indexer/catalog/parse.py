@@ -1,0 +1,243 @@
+"""Pure validation: raw JSON-like dicts -> typed records, or ``InvalidRecord`` with a reason.
+
+No file I/O here (see ``reader``), so every rule is tested directly.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import posixpath
+import re
+from typing import Any
+
+from indexer.catalog.records import (
+    ENDORSEMENT_TYPES, Brand, BrandProduct, Endorsement, Factory, PriceTier, Product,
+)
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
+_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+MAX_PRICE = 1e9
+MAX_QTY = 10**9
+
+
+class InvalidRecord(ValueError):
+    """A catalog record breaks a rule; the message says which, for the rejects file."""
+
+
+def _require(obj: dict[str, Any], key: str) -> Any:
+    if key not in obj or obj[key] is None:
+        raise InvalidRecord(f"missing field '{key}'")
+    return obj[key]
+
+
+def _str(obj: dict[str, Any], key: str, *, required: bool = True, max_len: int = 2000) -> str | None:
+    v = obj.get(key)
+    if v is None or (isinstance(v, str) and not v.strip()):
+        if required:
+            raise InvalidRecord(f"missing or empty field '{key}'")
+        return None
+    if not isinstance(v, str):
+        raise InvalidRecord(f"field '{key}' must be a string, got {type(v).__name__}")
+    if len(v) > max_len:
+        raise InvalidRecord(f"field '{key}' is longer than {max_len} characters")
+    return v.strip()
+
+
+def _id(obj: dict[str, Any], key: str = "id") -> str:
+    v = _str(obj, key)
+    assert v is not None
+    if not _ID.match(v):
+        raise InvalidRecord(f"field '{key}' is not a valid id: {v!r} (letters, digits, _ . : - ; max 128)")
+    return v
+
+
+def _str_list(obj: dict[str, Any], key: str) -> tuple[str, ...]:
+    v = obj.get(key)
+    if v is None:
+        return ()
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise InvalidRecord(f"field '{key}' must be a list of strings")
+    return tuple(x.strip() for x in v if x.strip())
+
+
+def _lang_map(obj: dict[str, Any], key: str, *, required: bool = True) -> dict[str, str]:
+    v = obj.get(key)
+    if v is None:
+        if required:
+            raise InvalidRecord(f"missing field '{key}'")
+        return {}
+    if not isinstance(v, dict):
+        raise InvalidRecord(f"field '{key}' must be an object of language -> text")
+    out: dict[str, str] = {}
+    for lang, text in v.items():
+        if not isinstance(lang, str) or not _LANG.match(lang):
+            raise InvalidRecord(f"field '{key}' has an invalid language code {lang!r}")
+        if not isinstance(text, str):
+            raise InvalidRecord(f"field '{key}.{lang}' must be a string")
+        if text.strip():
+            out[lang] = text.strip()
+    if required and not out:
+        raise InvalidRecord(f"field '{key}' has no non-empty text")
+    return out
+
+
+def _number(obj: dict[str, Any], key: str, *, positive: bool = True) -> float:
+    v = _require(obj, key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise InvalidRecord(f"field '{key}' must be a number, got {type(v).__name__}")
+    v = float(v)
+    if not math.isfinite(v) or v > MAX_PRICE:
+        raise InvalidRecord(f"field '{key}' is not a sensible number: {v}")
+    if positive and v <= 0:
+        raise InvalidRecord(f"field '{key}' must be greater than 0, got {v:g}")
+    return v
+
+
+def _int(obj: dict[str, Any], key: str, *, required: bool = True, minimum: int = 0) -> int | None:
+    v = obj.get(key)
+    if v is None:
+        if required:
+            raise InvalidRecord(f"missing field '{key}'")
+        return None
+    if isinstance(v, bool) or not (isinstance(v, int) or (isinstance(v, float) and v.is_integer())):
+        raise InvalidRecord(f"field '{key}' must be a whole number, got {v!r}")
+    v = int(v)
+    if v < minimum or v > MAX_QTY:
+        raise InvalidRecord(f"field '{key}' must be between {minimum} and {MAX_QTY}, got {v}")
+    return v
+
+
+def _currency(obj: dict[str, Any], key: str = "currency") -> str:
+    v = _str(obj, key)
+    assert v is not None
+    if not _CURRENCY.match(v.upper()):
+        raise InvalidRecord(f"field '{key}' must be an ISO 4217 code like CNY or USD, got {v!r}")
+    return v.upper()
+
+
+def _date(obj: dict[str, Any], key: str) -> dt.date | None:
+    v = obj.get(key)
+    if v in (None, ""):
+        return None
+    if not isinstance(v, str):
+        raise InvalidRecord(f"field '{key}' must be a date string yyyy-mm-dd")
+    try:
+        return dt.date.fromisoformat(v[:10])
+    except ValueError:
+        raise InvalidRecord(f"field '{key}' is not a date (yyyy-mm-dd): {v!r}") from None
+
+
+def image_ref(ref: str) -> str:
+    """An image reference: an http(s) URL, or a relative path that stays in the catalog folder."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise InvalidRecord("image reference must be a non-empty string")
+    ref = ref.strip()
+    low = ref.lower()
+    if low.startswith(("http://", "https://")):
+        return ref
+    if "://" in ref or low.startswith(("data:", "file:")):
+        raise InvalidRecord(f"image {ref!r}: only http(s) URLs or paths inside the catalog folder")
+    path = ref.replace("\\", "/")
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        raise InvalidRecord(f"image {ref!r}: absolute paths are not allowed")
+    norm = posixpath.normpath(path)
+    if norm == ".." or norm.startswith("../"):
+        raise InvalidRecord(f"image {ref!r}: path escapes the catalog folder")
+    return norm
+
+
+def _images(obj: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(image_ref(r) for r in _str_list(obj, "images"))
+
+
+def _check_keys(obj: Any, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise InvalidRecord(f"record must be a JSON object, got {type(obj).__name__}")
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise InvalidRecord(f"unknown field(s): {', '.join(unknown)}")
+    return obj
+
+
+def parse_brand(obj: Any) -> Brand:
+    obj = _check_keys(obj, {"id", "names", "aliases", "trademarks", "categories"})
+    return Brand(id=_id(obj), names=_lang_map(obj, "names"), aliases=_str_list(obj, "aliases"),
+                 trademarks=_str_list(obj, "trademarks"), categories=_str_list(obj, "categories"))
+
+
+def parse_brand_product(obj: Any) -> BrandProduct:
+    obj = _check_keys(obj, {"id", "brand", "titles", "category", "price", "currency", "images"})
+    return BrandProduct(id=_id(obj), brand=_id(obj, "brand"), titles=_lang_map(obj, "titles"),
+                        category=_str(obj, "category") or "", price=_number(obj, "price"),
+                        currency=_currency(obj), images=_images(obj))
+
+
+def parse_endorsement(obj: Any) -> Endorsement:
+    obj = _check_keys(obj, {"type", "brand", "evidence", "verified_by", "verified_at", "expires_at"})
+    etype = _str(obj, "type")
+    if etype not in ENDORSEMENT_TYPES:
+        raise InvalidRecord(f"endorsement type must be one of {', '.join(ENDORSEMENT_TYPES)}, got {etype!r}")
+    verified_at, expires_at = _date(obj, "verified_at"), _date(obj, "expires_at")
+    if verified_at and expires_at and expires_at < verified_at:
+        raise InvalidRecord(f"endorsement expires ({expires_at}) before it was verified ({verified_at})")
+    return Endorsement(type=etype, brand=_id(obj, "brand"),  # type: ignore[arg-type]
+                       evidence=_str(obj, "evidence", required=False),
+                       verified_by=_str(obj, "verified_by", required=False),
+                       verified_at=verified_at, expires_at=expires_at)
+
+
+def parse_factory(obj: Any) -> Factory:
+    obj = _check_keys(obj, {"id", "names", "region", "certifications", "ship_within_hours",
+                            "reply_minutes", "returns", "endorsements"})
+    raw_end = obj.get("endorsements") or []
+    if not isinstance(raw_end, list):
+        raise InvalidRecord("field 'endorsements' must be a list")
+    endorsements = []
+    for i, e in enumerate(raw_end):
+        try:
+            endorsements.append(parse_endorsement(e))
+        except InvalidRecord as err:
+            raise InvalidRecord(f"endorsements[{i}]: {err}") from None
+    return Factory(id=_id(obj), names=_lang_map(obj, "names"), region=_str(obj, "region", required=False),
+                   certifications=_str_list(obj, "certifications"),
+                   ship_within_hours=_int(obj, "ship_within_hours", required=False, minimum=1),
+                   reply_minutes=_int(obj, "reply_minutes", required=False, minimum=0),
+                   returns=_str(obj, "returns", required=False), endorsements=tuple(endorsements))
+
+
+def parse_price_tiers(raw: Any) -> tuple[PriceTier, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise InvalidRecord("field 'price_tiers' must be a non-empty list of {min_qty, price}")
+    tiers = []
+    for i, t in enumerate(raw):
+        if not isinstance(t, dict):
+            raise InvalidRecord(f"price_tiers[{i}] must be an object")
+        try:
+            tiers.append(PriceTier(min_qty=_int(t, "min_qty", minimum=1) or 1, price=_number(t, "price")))
+        except InvalidRecord as err:
+            raise InvalidRecord(f"price_tiers[{i}]: {err}") from None
+    tiers.sort(key=lambda t: t.min_qty)
+    if len({t.min_qty for t in tiers}) != len(tiers):
+        raise InvalidRecord("price_tiers has two tiers with the same min_qty")
+    return tuple(tiers)
+
+
+def parse_product(obj: Any) -> Product:
+    obj = _check_keys(obj, {"id", "factory", "titles", "description", "category", "attributes",
+                            "price_tiers", "currency", "moq", "images", "dupe_of"})
+    attrs = obj.get("attributes") or {}
+    if not isinstance(attrs, dict):
+        raise InvalidRecord("field 'attributes' must be an object")
+    attributes = {}
+    for k, v in attrs.items():
+        if isinstance(v, (dict, list)) or v is None:
+            raise InvalidRecord(f"attribute '{k}' must be a string or number")
+        attributes[str(k)] = str(v)
+    moq = _int(obj, "moq", minimum=1)
+    assert moq is not None
+    return Product(id=_id(obj), factory=_id(obj, "factory"), titles=_lang_map(obj, "titles"),
+                   category=_str(obj, "category") or "", price_tiers=parse_price_tiers(obj.get("price_tiers")),
+                   currency=_currency(obj), moq=moq,
+                   description=_str(obj, "description", required=False, max_len=20000) or "",
+                   attributes=attributes, images=_images(obj), dupe_of=_str_list(obj, "dupe_of"))

@@ -1,0 +1,1 @@
+"""Search: text analysis, the index (storage backends), retrieval, fusion and dupe ranking."""

@@ -1,0 +1,138 @@
+"""The storage interface every backend implements, and the typed data it speaks.
+
+Both backends (embedded SQLite, Elasticsearch) implement ``Store`` and pass the same
+contract suite in ``tests/store_contract.py``. Text arrives here already analysed
+(``search.analysis``), so both backends rank the same tokens.
+"""
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+VectorField = Literal["text", "image"]
+DocKind = Literal["product", "brand_product"]
+
+
+class StoreError(Exception):
+    """The index cannot be opened or used (missing, corrupt, unreachable)."""
+
+
+class ModelMismatchError(StoreError):
+    """The index was built with other embedding models than the ones asked for."""
+
+
+@dataclass
+class IndexDoc:
+    """One searchable document: a factory product or a brand reference product.
+
+    ``source`` is the record as JSON (what results display); the flat fields below it are
+    what filters need, denormalised at index time (see ``search.store.schema``).
+    """
+    id: str
+    kind: DocKind
+    source: dict[str, Any]
+    tokens: list[str]
+    content_hash: str
+    text_vector: np.ndarray | None = None
+    image_vector: np.ndarray | None = None
+    category: str | None = None
+    price_min: float | None = None
+    moq: int | None = None
+    region: str | None = None
+    ship_within_hours: int | None = None
+    factory: str | None = None
+    brand: str | None = None
+    labels: list[str] = field(default_factory=list)   # endorsement types with evidence, e.g. ["same_foundry"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Filters applied inside every retrieval (never after it)."""
+    kind: DocKind | None = "product"
+    category: str | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+    moq_max: int | None = None
+    labels: tuple[str, ...] = ()          # any of these endorsement types
+    region: str | None = None
+    ship_within_max: int | None = None
+    factory: str | None = None
+    brand: str | None = None
+    ids: tuple[str, ...] | None = None    # restrict to these ids
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    count: int
+    models: dict[str, str]      # role ("text", "image") -> model id ("name@version")
+    dims: dict[str, int]
+    generation: int
+
+
+class Store(abc.ABC):
+    """An index of ``IndexDoc``s with BM25 and kNN retrieval, both filtered.
+
+    Writes are atomic per call: after ``upsert``/``delete`` returns, the change is
+    committed; a crash during a call leaves the previous committed state.
+    """
+
+    @abc.abstractmethod
+    def info(self) -> IndexInfo: ...
+
+    @abc.abstractmethod
+    def set_models(self, models: dict[str, str], dims: dict[str, int]) -> None:
+        """Record the embedding models of this index. Raises ModelMismatchError if the
+        index already holds vectors from other models (rebuild to change models)."""
+
+    @abc.abstractmethod
+    def check_models(self, models: dict[str, str]) -> None:
+        """Raise ModelMismatchError unless the index was built with these models."""
+
+    @abc.abstractmethod
+    def upsert(self, docs: Sequence[IndexDoc]) -> None: ...
+
+    @abc.abstractmethod
+    def delete(self, ids: Iterable[str]) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, ids: Sequence[str]) -> list[IndexDoc | None]:
+        """Documents by id, in order (None where absent). Vectors included."""
+
+    @abc.abstractmethod
+    def hashes(self) -> dict[str, str]:
+        """id -> content_hash of every document (for incremental indexing)."""
+
+    @abc.abstractmethod
+    def bm25(self, tokens: Sequence[str], k: int, filters: Filters = Filters()) -> list[Hit]:
+        """Top k by BM25 over analysed tokens (OR semantics), best first."""
+
+    @abc.abstractmethod
+    def knn(self, field: VectorField, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[Hit]:
+        """Top k by cosine similarity of the given vector field, best first."""
+
+    @abc.abstractmethod
+    def rebuilding(self) -> contextlib.AbstractContextManager["Store"]:
+        """A fresh, empty store of the same backend and configuration; when the ``with``
+        block exits without error it atomically replaces this store's contents (searches
+        on this store keep answering from the old contents until then). On error the
+        new contents are discarded. Used by ``index --rebuild``."""
+
+    def close(self) -> None:  # pragma: no cover - trivial default
+        pass
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,191 @@
+"""The contract every storage backend must meet.
+
+A backend's test module subclasses ``StoreContract`` and provides a ``make_store``
+fixture: ``make_store(name="default") -> Store`` returns a fresh, empty store the first
+time a name is used, and reopens that same index when called again with the name.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from search.store.base import Filters, IndexDoc, ModelMismatchError
+
+MODELS = {"text": "fake-text@1", "image": "fake-image@1"}
+DIMS = {"text": 8, "image": 6}
+
+
+def unit(v) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def doc(i: str, tokens: str, *, text=None, image=None, kind="product", **fields) -> IndexDoc:
+    return IndexDoc(id=i, kind=kind, source={"id": i, "title": tokens}, tokens=tokens.split(),
+                    content_hash=f"h-{i}-{tokens}", text_vector=None if text is None else unit(text),
+                    image_vector=None if image is None else unit(image), **fields)
+
+
+def basis(n: int, i: int) -> list[float]:
+    v = [0.01] * n
+    v[i] = 1.0
+    return v
+
+
+def catalog_docs() -> list[IndexDoc]:
+    return [
+        doc("p1", "yoga leggings high waist nylon", text=basis(8, 0), image=basis(6, 0), category="leggings",
+            price_min=40.0, moq=2, region="yiwu", ship_within_hours=24, factory="f1", labels=["same_foundry"]),
+        doc("p2", "yoga leggings cotton", text=basis(8, 1), image=basis(6, 1), category="leggings",
+            price_min=25.0, moq=50, region="jinjiang", ship_within_hours=48, factory="f2", labels=["equal_quality"]),
+        doc("p3", "electric toothbrush sonic", text=basis(8, 2), image=basis(6, 2), category="toothbrush",
+            price_min=90.0, moq=10, region="shenzhen", ship_within_hours=72, factory="f3", labels=[]),
+        doc("p4", "water flosser 露露乐蒙 瑜伽", text=basis(8, 3), category="flosser",
+            price_min=120.0, moq=5, region="shenzhen", ship_within_hours=24, factory="f3", labels=[]),
+        doc("b1", "lululemon align pant yoga leggings", text=basis(8, 0), image=basis(6, 0), kind="brand_product",
+            category="leggings", brand="lululemon", price_min=850.0),
+    ]
+
+
+class StoreContract:
+    @pytest.fixture
+    def store(self, make_store):
+        s = make_store()
+        s.set_models(MODELS, DIMS)
+        return s
+
+    def test_upsert_then_get_round_trips(self, store):
+        store.upsert(catalog_docs())
+        got = store.get(["p1", "missing", "b1"])
+        assert got[1] is None
+        p1, b1 = got[0], got[2]
+        assert p1.id == "p1" and p1.kind == "product" and b1.kind == "brand_product"
+        assert p1.source == {"id": "p1", "title": "yoga leggings high waist nylon"}
+        assert p1.tokens == "yoga leggings high waist nylon".split()
+        assert (p1.category, p1.price_min, p1.moq, p1.region, p1.ship_within_hours, p1.factory) == \
+            ("leggings", 40.0, 2, "yiwu", 24, "f1")
+        assert p1.labels == ["same_foundry"] and b1.brand == "lululemon"
+        np.testing.assert_allclose(p1.text_vector, unit(basis(8, 0)), atol=1e-6)
+        assert store.get(["p4"])[0].image_vector is None
+        assert store.info().count == 5
+
+    def test_upsert_replaces_and_delete_removes_everywhere(self, store):
+        store.upsert(catalog_docs())
+        store.upsert([doc("p3", "ceramic pot enamel", text=basis(8, 5), image=basis(6, 5), category="pot")])
+        assert store.get(["p3"])[0].category == "pot"
+        assert store.bm25(["toothbrush"], 10) == []
+        assert [h.id for h in store.bm25(["enamel"], 10)] == ["p3"]
+        store.delete(["p3", "never-existed"])
+        assert store.get(["p3"]) == [None]
+        assert store.bm25(["enamel"], 10) == []
+        assert "p3" not in [h.id for h in store.knn("text", unit(basis(8, 5)), 10)]
+        assert store.info().count == 4
+        assert set(store.hashes()) == {"p1", "p2", "p4", "b1"}
+
+    def test_hashes_report_content_hash(self, store):
+        store.upsert(catalog_docs()[:2])
+        assert store.hashes() == {"p1": "h-p1-yoga leggings high waist nylon", "p2": "h-p2-yoga leggings cotton"}
+
+    def test_bm25_ranks_by_term_rarity_and_tf(self, store):
+        store.upsert(catalog_docs())
+        hits = store.bm25(["nylon", "leggings"], 10)
+        assert hits[0].id == "p1"                     # matches the rare term too
+        assert {h.id for h in hits} == {"p1", "p2"}   # kind=product by default: b1 excluded
+        assert all(h.score > 0 for h in hits)
+        assert hits[0].score > hits[1].score
+
+    def test_bm25_handles_chinese_tokens_and_no_match(self, store):
+        store.upsert(catalog_docs())
+        assert [h.id for h in store.bm25(["露露乐蒙"], 10)] == ["p4"]
+        assert store.bm25(["nonexistent"], 10) == []
+        assert store.bm25([], 10) == []
+
+    def test_query_tokens_are_never_query_syntax(self, store):
+        store.upsert(catalog_docs())
+        for evil in ['"', "yoga OR", "NOT", "*", "leggings)", "NEAR(a b)", "' OR 1=1 --", "{}:^"]:
+            assert isinstance(store.bm25([evil], 10), list)
+
+    @pytest.mark.parametrize("filters, expected", [
+        (Filters(category="leggings"), {"p1", "p2"}),
+        (Filters(price_max=50.0), {"p1", "p2"}),
+        (Filters(price_min=30.0, price_max=100.0), {"p1", "p3"}),
+        (Filters(moq_max=10), {"p1", "p3", "p4"}),
+        (Filters(labels=("same_foundry",)), {"p1"}),
+        (Filters(labels=("same_foundry", "equal_quality")), {"p1", "p2"}),
+        (Filters(region="shenzhen"), {"p3", "p4"}),
+        (Filters(ship_within_max=24), {"p1", "p4"}),
+        (Filters(factory="f3"), {"p3", "p4"}),
+        (Filters(ids=("p2", "p4")), {"p2", "p4"}),
+        (Filters(ids=()), set()),
+        (Filters(kind="brand_product"), {"b1"}),
+        (Filters(kind=None), {"p1", "p2", "p3", "p4", "b1"}),
+        (Filters(kind="brand_product", brand="lululemon"), {"b1"}),
+    ])
+    def test_filters_apply_inside_both_retrievals(self, store, filters, expected):
+        store.upsert(catalog_docs())
+        every_token = ["yoga", "leggings", "toothbrush", "flosser", "nylon", "cotton"]
+        assert {h.id for h in store.bm25(every_token, 10, filters)} == expected
+        assert {h.id for h in store.knn("text", unit(np.ones(8)), 10, filters)} == expected
+        with_image = {i for i in expected if i != "p4"}
+        assert {h.id for h in store.knn("image", unit(np.ones(6)), 10, filters)} == with_image
+
+    def test_knn_returns_cosine_scores_best_first(self, store):
+        store.upsert(catalog_docs())
+        hits = store.knn("text", unit(basis(8, 1)), 3)
+        assert hits[0].id == "p2"
+        assert hits[0].score == pytest.approx(1.0, abs=2e-2)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        assert "p4" not in [h.id for h in store.knn("image", unit(basis(6, 3)), 10)]   # p4 has no image
+
+    def test_knn_matches_brute_force_on_random_data(self, store):
+        rng = np.random.default_rng(7)
+        vecs = rng.normal(size=(120, 8)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        store.upsert([doc(f"r{i}", "w", text=v, price_min=float(i)) for i, v in enumerate(vecs)])
+        for q in rng.normal(size=(5, 8)):
+            q = unit(q)
+            truth = [f"r{i}" for i in np.argsort(-(vecs @ q))[:10]]
+            got = [h.id for h in store.knn("text", q, 10)]
+            assert len(set(got) & set(truth)) >= 9
+            assert got[0] == truth[0]
+            cheap = [f"r{i}" for i in np.argsort(-(vecs @ q)) if i < 30][:5]
+            assert [h.id for h in store.knn("text", q, 5, Filters(price_max=29.5))][0] == cheap[0]
+
+    def test_models_recorded_and_mismatch_refused(self, store):
+        store.upsert(catalog_docs()[:1])
+        assert store.info().models == MODELS
+        assert store.info().dims == DIMS
+        store.check_models(MODELS)
+        with pytest.raises(ModelMismatchError):
+            store.check_models({"text": "other-model@2"})
+        with pytest.raises(ModelMismatchError):
+            store.set_models({"text": "other-model@2", "image": "fake-image@1"}, DIMS)
+
+    def test_survives_reopen(self, make_store):
+        s = make_store("persist")
+        s.set_models(MODELS, DIMS)
+        s.upsert(catalog_docs())
+        s.close()
+        again = make_store("persist")
+        assert again.info().count == 5
+        assert again.info().models == MODELS
+        assert [h.id for h in again.bm25(["nylon"], 5)] == ["p1"]
+        assert again.knn("text", unit(basis(8, 2)), 1)[0].id == "p3"
+
+    def test_rebuilding_swaps_contents_only_on_success(self, store):
+        store.upsert(catalog_docs())
+        with store.rebuilding() as fresh:
+            fresh.set_models(MODELS, DIMS)
+            fresh.upsert([doc("n1", "brand new tumbler", text=basis(8, 4), image=basis(6, 4))])
+            assert store.get(["p1"])[0] is not None          # old contents still served
+            assert store.get(["n1"]) == [None]
+        assert store.get(["p1"]) == [None]
+        assert [h.id for h in store.bm25(["tumbler"], 5)] == ["n1"]
+        assert store.knn("text", unit(basis(8, 4)), 1)[0].id == "n1"
+
+        with pytest.raises(RuntimeError):
+            with store.rebuilding() as failed:
+                failed.set_models(MODELS, DIMS)
+                failed.upsert([doc("x1", "should vanish", text=basis(8, 1))])
+                raise RuntimeError("indexer crashed")
+        assert store.get(["n1"])[0] is not None and store.get(["x1"]) == [None]

@@ -1,0 +1,74 @@
+"""The embedded store against the shared contract, plus what only it promises."""
+from __future__ import annotations
+
+import pytest
+
+from search.store.base import Filters, StoreError
+from search.store.embedded import EmbeddedStore, filter_sql, fts_match
+from tests.store_contract import DIMS, MODELS, StoreContract, catalog_docs
+
+
+@pytest.fixture
+def make_store(tmp_path):
+    opened = []
+
+    def make(name: str = "default"):
+        s = EmbeddedStore(tmp_path / name)
+        opened.append(s)
+        return s
+    yield make
+    for s in opened:
+        s.close()
+
+
+class TestEmbeddedStore(StoreContract):
+    pass
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="no index at"):
+        EmbeddedStore(tmp_path / "nothing", create=False)
+
+
+def test_corrupt_index_is_a_clear_error(tmp_path):
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    (folder / "CURRENT").write_text("index-1.sqlite\n")
+    (folder / "index-1.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="corrupt"):
+        EmbeddedStore(folder)
+
+
+def test_second_connection_sees_commits_of_the_first(tmp_path):
+    writer = EmbeddedStore(tmp_path / "i")
+    reader = EmbeddedStore(tmp_path / "i", create=False)
+    writer.set_models(MODELS, DIMS)
+    writer.upsert(catalog_docs()[:1])
+    assert [h.id for h in reader.knn("text", catalog_docs()[0].text_vector, 1)] == ["p1"]
+    writer.upsert(catalog_docs()[1:3])
+    assert reader.info().count == 3
+    assert len(reader.knn("text", catalog_docs()[0].text_vector, 10)) == 3   # vector cache refreshed
+
+
+def test_reader_follows_a_rebuild_by_another_connection(tmp_path):
+    writer = EmbeddedStore(tmp_path / "i")
+    writer.set_models(MODELS, DIMS)
+    writer.upsert(catalog_docs())
+    reader = EmbeddedStore(tmp_path / "i", create=False)
+    assert reader.info().count == 5
+    with writer.rebuilding() as fresh:
+        fresh.set_models(MODELS, DIMS)
+        fresh.upsert(catalog_docs()[:2])
+    assert reader.info().count == 2
+    assert len(list((tmp_path / "i").glob("index-*.sqlite"))) == 1
+
+
+def test_filter_sql_is_parameterised():
+    where, args = filter_sql(Filters(category="x'; DROP TABLE docs; --", labels=("same_foundry",), moq_max=5))
+    assert "DROP" not in where
+    assert args == ["product", "x'; DROP TABLE docs; --", 5, " same_foundry "]
+
+
+def test_fts_match_quotes_every_token():
+    assert fts_match(['a"b', "c"]) == '"a""b" OR "c"'
+    assert fts_match([]) == ""
