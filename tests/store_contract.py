@@ -82,6 +82,14 @@ class StoreContract:
         assert store.info().count == 4
         assert set(store.hashes()) == {"p1", "p2", "p4", "b1"}
 
+    def test_scan_lists_one_kind_without_vectors(self, store):
+        store.upsert(catalog_docs() + [doc("brand:lululemon", "lululemon 露露乐蒙", kind="brand", brand="lululemon")])
+        brands = store.scan("brand")
+        assert [d.id for d in brands] == ["brand:lululemon"]
+        assert brands[0].source["title"] == "lululemon 露露乐蒙" and brands[0].text_vector is None
+        assert [d.id for d in store.scan("product")] == ["p1", "p2", "p3", "p4"]
+        assert store.bm25(["lululemon"], 10) == []        # brands are not products
+
     def test_hashes_report_content_hash(self, store):
         store.upsert(catalog_docs()[:2])
         assert store.hashes() == {"p1": "h-p1-yoga leggings high waist nylon", "p2": "h-p2-yoga leggings cotton"}
@@ -175,8 +183,10 @@ class StoreContract:
     def test_rebuilding_swaps_contents_only_on_success(self, store):
         store.upsert(catalog_docs())
         with store.rebuilding() as fresh:
+            assert fresh.hashes() == {} and fresh.info().count == 0
             fresh.set_models(MODELS, DIMS)
             fresh.upsert([doc("n1", "brand new tumbler", text=basis(8, 4), image=basis(6, 4))])
+            assert fresh.get(["n1"])[0] is not None
             assert store.get(["p1"])[0] is not None          # old contents still served
             assert store.get(["n1"]) == [None]
         assert store.get(["p1"]) == [None]

@@ -91,7 +91,8 @@ class Product:
 
 @dataclass(frozen=True)
 class Reject:
-    """A catalog record that was not indexed, and why."""
+    """A catalog record (or one of its images) that was not indexed, and why.
+    ``line`` is 0 when the problem is not tied to a line (an image file)."""
     file: str
     line: int
     reason: str
@@ -99,7 +100,8 @@ class Reject:
 
     def __str__(self) -> str:
         rid = f" [{self.record_id}]" if self.record_id else ""
-        return f"{self.file}:{self.line}{rid}: {self.reason}"
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}{rid}: {self.reason}"
 
 
 @dataclass

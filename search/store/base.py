@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 VectorField = Literal["text", "image"]
-DocKind = Literal["product", "brand_product"]
+DocKind = Literal["product", "brand_product", "brand"]
 
 
 class StoreError(Exception):
@@ -28,7 +28,8 @@ class ModelMismatchError(StoreError):
 
 @dataclass
 class IndexDoc:
-    """One searchable document: a factory product or a brand reference product.
+    """One document: a factory product, a brand reference product, or a brand (brands carry
+    the aliases that query analysis and brand detection need at search time).
 
     ``source`` is the record as JSON (what results display); the flat fields below it are
     what filters need, denormalised at index time (see ``search.store.schema``).
@@ -108,6 +109,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def get(self, ids: Sequence[str]) -> list[IndexDoc | None]:
         """Documents by id, in order (None where absent). Vectors included."""
+
+    @abc.abstractmethod
+    def scan(self, kind: DocKind) -> list[IndexDoc]:
+        """Every document of one kind, without vectors, ordered by id (for brand lists)."""
 
     @abc.abstractmethod
     def hashes(self) -> dict[str, str]:

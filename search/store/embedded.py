@@ -104,6 +104,8 @@ class EmbeddedStore(Store):
         self._lock = threading.RLock()
         self._matrices: dict[str, _Matrix] = {}
         self._data_version: int | None = None
+        # A store being rebuilt is pinned to its new file until the swap.
+        self._pinned = _db_file is not None
         if _db_file is not None:
             self._db_file = _db_file
         else:
@@ -143,6 +145,8 @@ class EmbeddedStore(Store):
 
     def _refresh(self) -> None:
         """Follow a rebuild (a new CURRENT) and drop cached vectors after outside commits."""
+        if self._pinned:
+            return
         try:
             name = (self.path / "CURRENT").read_text().strip()
         except OSError:
@@ -230,23 +234,35 @@ class EmbeddedStore(Store):
                     c.execute("DELETE FROM fts WHERE rowid = ?", row)
                     c.execute("DELETE FROM docs WHERE rowid = ?", row)
 
+    _COLUMNS = ("id, kind, content_hash, source, tokens, category, price_min, moq, region,"
+                " ship_within_hours, factory, brand, labels")
+
+    @staticmethod
+    def _row_doc(r: Sequence[Any]) -> IndexDoc:
+        vec = (lambda b: None if b is None else np.frombuffer(b, dtype=np.float32).copy())
+        return IndexDoc(id=r[0], kind=r[1], content_hash=r[2], source=json.loads(r[3]), tokens=r[4].split(),
+                        category=r[5], price_min=r[6], moq=r[7], region=r[8], ship_within_hours=r[9],
+                        factory=r[10], brand=r[11], labels=r[12].split(),
+                        text_vector=vec(r[13]) if len(r) > 13 else None,
+                        image_vector=vec(r[14]) if len(r) > 14 else None)
+
     def get(self, ids: Sequence[str]) -> list[IndexDoc | None]:
         with self._lock:
             self._refresh()
             found: dict[str, IndexDoc] = {}
             for chunk in _chunks(list(ids), 500):
                 rows = self._conn.execute(
-                    f"SELECT id, kind, content_hash, source, tokens, category, price_min, moq, region,"
-                    f" ship_within_hours, factory, brand, labels, text_vector, image_vector FROM docs"
+                    f"SELECT {self._COLUMNS}, text_vector, image_vector FROM docs"
                     f" WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
                 for r in rows:
-                    found[r[0]] = IndexDoc(
-                        id=r[0], kind=r[1], content_hash=r[2], source=json.loads(r[3]),
-                        tokens=r[4].split(), category=r[5], price_min=r[6], moq=r[7], region=r[8],
-                        ship_within_hours=r[9], factory=r[10], brand=r[11], labels=r[12].split(),
-                        text_vector=None if r[13] is None else np.frombuffer(r[13], dtype=np.float32).copy(),
-                        image_vector=None if r[14] is None else np.frombuffer(r[14], dtype=np.float32).copy())
+                    found[r[0]] = self._row_doc(r)
             return [found.get(i) for i in ids]
+
+    def scan(self, kind: str) -> list[IndexDoc]:
+        with self._lock:
+            self._refresh()
+            rows = self._conn.execute(f"SELECT {self._COLUMNS} FROM docs WHERE kind = ? ORDER BY id", (kind,))
+            return [self._row_doc(r) for r in rows.fetchall()]
 
     def hashes(self) -> dict[str, str]:
         with self._lock:

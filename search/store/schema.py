@@ -66,3 +66,46 @@ def from_flat(flat: dict[str, Any]) -> IndexDoc:
         labels=list(flat.get("labels") or []),
         **vectors,
     )
+
+
+# Elasticsearch field types for FILTER_FIELDS (the names above are already ES-compatible).
+_ES_TYPES = {"keyword": "keyword", "float": "float", "integer": "integer"}
+
+
+def es_mapping(dims: dict[str, int], models: dict[str, str], *, generation: int = 0) -> dict[str, Any]:
+    """The Elasticsearch index mapping of these fields (``search.store.elastic``).
+
+    * ``source``: kept in ``_source`` only (an ``enabled: false`` object: never indexed).
+    * ``tokens``: the pre-analysed tokens, space-joined, as ``text`` with the
+      ``whitespace`` analyzer (no lowercasing or stemming: our analysis is final) and the
+      default BM25 similarity.
+    * ``id``, ``content_hash`` and every ``FILTER_FIELDS`` entry: keyword/numeric fields.
+    * one ``dense_vector`` per role in ``dims`` (cosine, ``int8_hnsw``); a role without
+      dims gets no vector field yet (its size is unknown until ``set_models``).
+    * ``_meta``: schema version, embedding models, dims and the write generation.
+
+    ``dynamic: strict`` rejects any field not listed here.
+    """
+    properties: dict[str, Any] = {
+        "id": {"type": "keyword"},
+        "source": {"type": "object", "enabled": False},
+        TOKENS_FIELD: {"type": "text", "analyzer": "whitespace"},
+        "content_hash": {"type": "keyword"},
+    }
+    for name, kind in FILTER_FIELDS.items():
+        properties[name] = {"type": _ES_TYPES[kind]}
+    for name in VECTOR_FIELDS:
+        if name in dims:
+            properties[f"{name}_vector"] = es_vector_mapping(dims[name])
+    return {
+        "dynamic": "strict",
+        "_meta": {"schema_version": SCHEMA_VERSION, "models": dict(models), "dims": dict(dims),
+                  "generation": generation},
+        "properties": properties,
+    }
+
+
+def es_vector_mapping(dim: int) -> dict[str, Any]:
+    """The ``dense_vector`` mapping of one vector field with ``dim`` dimensions."""
+    return {"type": "dense_vector", "dims": int(dim), "index": True, "similarity": "cosine",
+            "index_options": {"type": "int8_hnsw"}}

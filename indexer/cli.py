@@ -1,0 +1,100 @@
+"""The ``dupe`` command line: index a catalog, search from the terminal, serve the API.
+
+Usage errors are ``click.UsageError``; domain errors (bad catalog folder, missing model,
+unreadable index) are ``click.ClickException`` with a clear message, never a traceback.
+Progress and warnings go to stderr.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from indexer.catalog.reader import CatalogError
+from indexer.embed.base import EmbedderError
+from search.settings import Settings, open_store
+from search.store.base import StoreError
+
+DOMAIN_ERRORS = (CatalogError, EmbedderError, StoreError)
+
+
+def _settings(index_dir: str | None, text_model: str | None = None, image_model: str | None = None) -> Settings:
+    return Settings.from_env(index_dir=index_dir, text_model=text_model, image_model=image_model)
+
+
+@click.group()
+def main() -> None:
+    """Dupe search: find factory products that are honest alternatives to brand products."""
+
+
+@main.command("index")
+@click.argument("catalog_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--index-dir", help="Index folder (default $DUPE_INDEX_DIR or var/index).")
+@click.option("--rebuild", is_flag=True, help="Build a fresh index and swap it in when done.")
+@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write rejected records (default <index-dir>/rejects.jsonl).")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 4096))
+@click.option("--text-model", help="Text model spec (default $DUPE_TEXT_MODEL or 'use').")
+@click.option("--image-model", help="Image model spec (default $DUPE_IMAGE_MODEL or 'effnet-sscd'; 'none').")
+def index_cmd(catalog_dir: Path, index_dir: str | None, rebuild: bool, rejects_path: Path | None,
+              batch_size: int, text_model: str | None, image_model: str | None) -> None:
+    """Index (or update) the catalog in CATALOG_DIR. Only changed records are embedded."""
+    from indexer.embed.registry import image_embedder, text_embedder
+    from indexer.pipeline import Indexer, write_rejects
+
+    settings = _settings(index_dir, text_model, image_model)
+    if not catalog_dir.is_dir():
+        raise click.UsageError(f"catalog folder not found: {catalog_dir}")
+    try:
+        text = text_embedder(settings.text_model)
+        image = image_embedder(settings.image_model)
+        store = open_store(settings)
+        progress = _progress_bar if sys.stderr.isatty() else None
+        if rebuild:
+            with store.rebuilding() as fresh:
+                report = Indexer(fresh, text, image, batch_size=batch_size).run(catalog_dir, progress=progress)
+        else:
+            report = Indexer(store, text, image, batch_size=batch_size).run(catalog_dir, progress=progress)
+        store.close()
+    except DOMAIN_ERRORS as e:
+        raise click.ClickException(str(e)) from None
+
+    rejects_path = rejects_path or (settings.index_dir / "rejects.jsonl")
+    write_rejects(report.rejects, rejects_path)
+    for r in report.rejects[:20]:
+        click.echo(f"rejected: {r}", err=True)
+    if len(report.rejects) > 20:
+        click.echo(f"... and {len(report.rejects) - 20} more", err=True)
+    if report.rejects:
+        click.echo(f"all rejects: {rejects_path}", err=True)
+    click.echo(report.summary())
+
+
+def _progress_bar(total_docs: int, total_removed: int):
+    from tqdm import tqdm
+    bar = tqdm(total=total_docs, unit="doc", desc="indexing", file=sys.stderr)
+
+    def tick(n: int) -> None:
+        bar.update(n)
+        if bar.n >= bar.total:
+            bar.close()
+    return tick
+
+
+@main.command("info")
+@click.option("--index-dir", help="Index folder (default $DUPE_INDEX_DIR or var/index).")
+def info_cmd(index_dir: str | None) -> None:
+    """Show what the index holds and which models built it."""
+    try:
+        store = open_store(_settings(index_dir), create=False)
+        info = store.info()
+    except DOMAIN_ERRORS as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(json.dumps({"count": info.count, "models": info.models, "dims": info.dims,
+                           "generation": info.generation}, indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

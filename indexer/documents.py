@@ -1,0 +1,105 @@
+"""Pure mapping from catalog records to index documents (without vectors).
+
+Each ``DocPlan`` says what the document is, what text and image feed its vectors, and a
+content hash over all of that; the pipeline embeds only plans whose hash changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from indexer.catalog.records import Brand, BrandProduct, Catalog, Factory, Product, to_json
+from search.analysis import Analyzer
+from search.store.base import IndexDoc
+
+ANALYSIS_VERSION = "1"
+
+
+def doc_id(kind: str, record_id: str) -> str:
+    """Document ids are namespaced by kind, so a product and a brand product may share an id."""
+    return f"{kind}:{record_id}"
+
+
+def _hash(*parts: object) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(json.dumps(p, sort_keys=True, ensure_ascii=False, default=str).encode())
+        h.update(b"\x00")
+    return h.hexdigest()[:32]
+
+
+@dataclass
+class DocPlan:
+    doc: IndexDoc                      # vectors still None
+    texts: list[str]                   # embedded one by one, then averaged
+    image: str | None                  # image reference to embed (first one)
+    text_key: str                      # hash of what the text vector depends on
+    image_key: str                     # hash of what the image vector depends on (filled by pipeline)
+
+
+def alias_map(brands: dict[str, Brand]) -> dict[str, str]:
+    """alias -> brand id, over every name, alias and trademark of every brand."""
+    out: dict[str, str] = {}
+    for b in brands.values():
+        for name in (*b.all_names(), *b.trademarks, b.id):
+            out.setdefault(name, b.id)
+    return out
+
+
+def _factory_view(f: Factory) -> dict:
+    return to_json(f)
+
+
+def endorsed_types(f: Factory) -> list[str]:
+    """Endorsement types that carry evidence (expiry is judged at query time)."""
+    return sorted({e.type for e in f.endorsements if e.evidence})
+
+
+def plan_product(p: Product, cat: Catalog, analyzer: Analyzer) -> DocPlan:
+    f = cat.factories[p.factory]
+    targets = [cat.brand_products[b] for b in p.dupe_of if b in cat.brand_products]
+    source = to_json(p)
+    source["factory"] = _factory_view(f)
+    source["min_price"] = p.min_price
+    attr_text = " ".join(f"{k} {v}" for k, v in p.attributes.items())
+    tokens = analyzer.tokens_many([*p.titles.values(), p.category, attr_text, p.description])
+    texts = list(p.titles.values())
+    doc = IndexDoc(id=doc_id("product", p.id), kind="product", source=source, tokens=tokens, content_hash="",
+                   category=p.category, price_min=p.min_price, moq=p.moq, region=f.region,
+                   ship_within_hours=f.ship_within_hours, factory=f.id,
+                   brand=targets[0].brand if targets else None, labels=endorsed_types(f))
+    return DocPlan(doc, texts, p.images[0] if p.images else None, _hash(texts), "")
+
+
+def plan_brand_product(bp: BrandProduct, cat: Catalog, analyzer: Analyzer) -> DocPlan:
+    brand = cat.brands[bp.brand]
+    source = to_json(bp)
+    source["brand_names"] = brand.names
+    tokens = analyzer.tokens_many([*bp.titles.values(), *brand.names.values(), bp.category])
+    texts = list(bp.titles.values())
+    doc = IndexDoc(id=doc_id("brand_product", bp.id), kind="brand_product", source=source, tokens=tokens,
+                   content_hash="", category=bp.category, price_min=bp.price, brand=bp.brand)
+    return DocPlan(doc, texts, bp.images[0] if bp.images else None, _hash(texts), "")
+
+
+def plan_brand(b: Brand) -> DocPlan:
+    # Brand docs are not searched by text: their tokens stay empty so they never enter BM25.
+    doc = IndexDoc(id=doc_id("brand", b.id), kind="brand", source=to_json(b), tokens=[], content_hash="",
+                   brand=b.id)
+    return DocPlan(doc, [], None, _hash([]), "")
+
+
+def plan_catalog(cat: Catalog) -> list[DocPlan]:
+    analyzer = Analyzer(alias_map(cat.brands))
+    plans = [plan_brand(b) for b in cat.brands.values()]
+    plans += [plan_brand_product(bp, cat, analyzer) for bp in cat.brand_products.values()]
+    plans += [plan_product(p, cat, analyzer) for p in cat.products.values()]
+    return plans
+
+
+def finish_hash(plan: DocPlan, models: dict[str, str]) -> str:
+    """The content hash: changes whenever anything the stored document depends on changes."""
+    d = plan.doc
+    return _hash(ANALYSIS_VERSION, models, d.kind, d.source, d.tokens, d.category, d.price_min, d.moq, d.region,
+                 d.ship_within_hours, d.factory, d.brand, d.labels, plan.text_key, plan.image_key)

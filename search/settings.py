@@ -1,0 +1,41 @@
+"""Runtime configuration shared by the indexer CLI and the service, read from the
+environment (``DUPE_*``) with defaults that work on a fresh clone."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from search.store.base import Store, StoreError
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("var/index")
+    backend: str = "embedded"              # embedded | elasticsearch
+    text_model: str = "use"
+    image_model: str = "effnet-sscd"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        env = os.environ
+        values: dict[str, object] = {
+            "index_dir": Path(env.get("DUPE_INDEX_DIR", "var/index")),
+            "backend": env.get("DUPE_BACKEND", "embedded"),
+            "text_model": env.get("DUPE_TEXT_MODEL", "use"),
+            "image_model": env.get("DUPE_IMAGE_MODEL", "effnet-sscd"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values["index_dir"] = Path(values["index_dir"])  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def open_store(settings: Settings, *, create: bool = True) -> Store:
+    """The configured backend: the embedded store by default, Elasticsearch on request."""
+    if settings.backend == "embedded":
+        from search.store.embedded import EmbeddedStore
+        return EmbeddedStore(settings.index_dir, create=create)
+    if settings.backend in ("elasticsearch", "es"):
+        from search.store.elastic import ElasticConfig, ElasticStore
+        return ElasticStore(ElasticConfig.from_env())
+    raise StoreError(f"unknown backend {settings.backend!r} (embedded, elasticsearch)")

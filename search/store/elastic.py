@@ -1,0 +1,669 @@
+"""The Elasticsearch backend: the same ``Store`` on a cluster, for catalogs that outgrow one machine.
+
+Layout: reads and writes go through an alias ``<prefix>`` that points at one versioned
+index ``<prefix>-v<UTC timestamp>``. ``rebuilding()`` fills a new versioned index and then
+moves the alias in one atomic ``update_aliases`` call, so searches keep answering from
+the old index until the swap; the old index is deleted afterwards.
+
+The mapping comes from ``search.store.schema.es_mapping``; the embedding models, their
+dims and a write generation live in the mapping's ``_meta``. Vector fields are mapped
+when ``set_models`` gives their dims.
+
+Writes use ``helpers.streaming_bulk`` with the document id as ``_id`` (an upsert replaces
+the whole document), retrying rejected records (429) and transient server errors
+(502/503/504) with exponential backoff. Records that still fail are reported after the
+batch in a ``BulkWriteError`` (a ``StoreError``) listing each id and reason: never
+silently lost. Each write call ends with a refresh, so its changes are searchable when it
+returns. Unlike the embedded store, a write call is atomic per document, not per call: if
+some records fail, the others are written (and the error says which ones failed).
+
+Every failure to reach or use the cluster becomes a ``StoreError`` that names the URL and
+the reason (never a raw transport traceback).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import re
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from search.store import es_queries, schema
+from search.store.base import (
+    Filters, Hit, IndexDoc, IndexInfo, ModelMismatchError, Store, StoreError, VectorField,
+)
+
+log = logging.getLogger(__name__)
+
+_RETRY_STATUS = (429, 502, 503, 504)
+_INDEX_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,200}$")
+_MAX_REPORTED = 20          # failed records listed in an error message (all are in .failures)
+
+
+# ElasticConfig field -> environment variable read by ElasticConfig.from_env().
+ENV_VARS: dict[str, str] = {
+    "urls": "DUPE_ES_URL", "api_key": "DUPE_ES_API_KEY", "user": "DUPE_ES_USER",
+    "password": "DUPE_ES_PASSWORD", "ca_certs": "DUPE_ES_CA_CERTS", "verify_certs": "DUPE_ES_VERIFY_CERTS",
+    "shards": "DUPE_ES_SHARDS", "replicas": "DUPE_ES_REPLICAS", "index_prefix": "DUPE_ES_INDEX_PREFIX",
+    "request_timeout": "DUPE_ES_REQUEST_TIMEOUT",
+}
+
+
+@dataclass(frozen=True)
+class ElasticConfig:
+    """How to reach the cluster and shape the index. ``from_env()`` reads ``DUPE_ES_*``."""
+    urls: tuple[str, ...] = ("http://localhost:9200",)
+    api_key: str | None = None
+    user: str | None = None
+    password: str | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    shards: int = 1
+    replicas: int = 1
+    index_prefix: str = "dupe"
+    request_timeout: float = 30.0
+    max_retries: int = 3                 # per request (transport) and per record (bulk)
+    initial_backoff: float = 1.0         # seconds before the first bulk retry, doubled each time
+    max_backoff: float = 30.0
+    chunk_size: int = 500                # records per bulk request
+    knn_rescore: bool = True             # exact cosine rescoring of kNN candidates (see es_queries)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "ElasticConfig":
+        """Configuration from environment variables (unset or empty ones keep the default).
+
+        ``DUPE_ES_URL`` (comma-separated for several nodes), ``DUPE_ES_API_KEY`` or
+        ``DUPE_ES_USER`` + ``DUPE_ES_PASSWORD``, ``DUPE_ES_CA_CERTS`` (PEM file),
+        ``DUPE_ES_VERIFY_CERTS`` (true/false), ``DUPE_ES_SHARDS``, ``DUPE_ES_REPLICAS``,
+        ``DUPE_ES_INDEX_PREFIX``, ``DUPE_ES_REQUEST_TIMEOUT`` (seconds).
+        """
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+
+        def get(key: str) -> str | None:
+            v = env.get(ENV_VARS[key], "").strip()
+            return v or None
+
+        if (urls := get("urls")) is not None:
+            values["urls"] = tuple(u.strip() for u in urls.split(",") if u.strip())
+        for key in ("api_key", "user", "password", "ca_certs", "index_prefix"):
+            if (v := get(key)) is not None:
+                values[key] = v
+        for key in ("shards", "replicas"):
+            if (v := get(key)) is not None:
+                values[key] = _parse_int(ENV_VARS[key], v)
+        if (v := get("request_timeout")) is not None:
+            try:
+                values["request_timeout"] = float(v)
+            except ValueError:
+                raise StoreError(f"{ENV_VARS['request_timeout']}={v!r} is not a number of seconds") from None
+        if (v := get("verify_certs")) is not None:
+            if v.lower() not in ("1", "true", "yes", "0", "false", "no"):
+                raise StoreError(f"{ENV_VARS['verify_certs']}={v!r}: use true or false")
+            values["verify_certs"] = v.lower() in ("1", "true", "yes")
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if not self.urls:
+            raise StoreError("no Elasticsearch URL configured (set DUPE_ES_URL)")
+        for url in self.urls:
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise StoreError(f"Elasticsearch URL {redact(url)!r} must look like http(s)://host:port")
+        if self.api_key and (self.user or self.password):
+            raise StoreError("set either DUPE_ES_API_KEY or DUPE_ES_USER/DUPE_ES_PASSWORD, not both")
+        if bool(self.user) != bool(self.password):
+            raise StoreError("DUPE_ES_USER and DUPE_ES_PASSWORD must be set together")
+        if self.ca_certs and not os.path.isfile(self.ca_certs):
+            raise StoreError(f"CA certificate file {self.ca_certs!r} (DUPE_ES_CA_CERTS) does not exist")
+        if self.shards < 1 or self.replicas < 0:
+            raise StoreError(f"shards must be >= 1 and replicas >= 0 (got {self.shards}, {self.replicas})")
+        if not _INDEX_PREFIX_RE.match(self.index_prefix):
+            raise StoreError(f"index prefix {self.index_prefix!r} (DUPE_ES_INDEX_PREFIX) must be lowercase "
+                             f"letters, digits, '-', '_' or '.', starting with a letter or digit")
+
+    def where(self) -> str:
+        """The cluster address(es) for messages, without credentials."""
+        return ", ".join(redact(u) for u in self.urls)
+
+
+def _parse_int(var: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise StoreError(f"{var}={value!r} is not a whole number") from None
+
+
+def redact(url: str) -> str:
+    """``url`` without any ``user:password@`` part."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+class BulkWriteError(StoreError):
+    """Some records of a write call failed; ``failures`` lists (id, reason) for each one."""
+
+    def __init__(self, action: str, failures: list[tuple[str, str]], total: int) -> None:
+        self.failures = failures
+        shown = "; ".join(f"{i}: {r}" for i, r in failures[:_MAX_REPORTED])
+        more = f"; ... and {len(failures) - _MAX_REPORTED} more" if len(failures) > _MAX_REPORTED else ""
+        super().__init__(f"{len(failures)} of {total} records failed to {action}: {shown}{more}")
+
+
+def make_client(config: ElasticConfig) -> Any:
+    """An ``elasticsearch.Elasticsearch`` client for ``config`` (no request made yet)."""
+    from elasticsearch import Elasticsearch
+
+    kwargs: dict[str, Any] = {
+        "request_timeout": config.request_timeout,
+        "max_retries": config.max_retries,
+        "retry_on_timeout": True,
+        "retry_on_status": _RETRY_STATUS,
+        "verify_certs": config.verify_certs,
+    }
+    if config.api_key:
+        kwargs["api_key"] = config.api_key
+    elif config.user:
+        kwargs["basic_auth"] = (config.user, config.password or "")
+    if config.ca_certs:
+        kwargs["ca_certs"] = config.ca_certs
+    if not config.verify_certs:
+        kwargs["ssl_show_warn"] = False
+    try:
+        return Elasticsearch(list(config.urls), **kwargs)
+    except ValueError as e:     # malformed URL or option
+        raise StoreError(f"cannot configure the Elasticsearch client for {config.where()}: {e}") from None
+
+
+@dataclass
+class _Meta:
+    index: str                              # concrete index name
+    models: dict[str, str] = field(default_factory=dict)
+    dims: dict[str, int] = field(default_factory=dict)
+    mapped_dims: dict[str, int] = field(default_factory=dict)   # vector fields in the mapping
+    generation: int = 0
+    schema_version: int | None = None
+
+    def as_meta(self, **changes: Any) -> dict[str, Any]:
+        meta = {"schema_version": schema.SCHEMA_VERSION, "models": self.models, "dims": self.dims,
+                "generation": self.generation}
+        meta.update(changes)
+        return meta
+
+
+class ElasticStore(Store):
+    """``ElasticStore(config)`` opens the index behind alias ``config.index_prefix``.
+
+    With ``create=True`` (the default) a missing index is created empty; with
+    ``create=False`` it is a ``StoreError`` (for read-only users such as the service).
+    """
+
+    def __init__(self, config: ElasticConfig | None = None, *, create: bool = True,
+                 _client: Any = None, _index: str | None = None) -> None:
+        self.config = config or ElasticConfig.from_env()
+        self.config.validate()
+        self._owns_client = _client is None
+        self._es = _client if _client is not None else make_client(self.config)
+        self._lock = threading.RLock()
+        self._meta_cache: _Meta | None = None
+        self._closed = False
+        if _index is not None:                 # a store filling a new index during a rebuild
+            self._alias: str | None = None
+            self._target = _index
+            return
+        self._alias = self.config.index_prefix
+        self._target = self._alias
+        try:
+            with self._errors("connect to"):
+                self._es.info()
+            self._open(create)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- errors ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn client/transport exceptions into a StoreError naming the cluster and reason."""
+        from elasticsearch import (
+            ApiError, AuthenticationException, AuthorizationException, ConnectionError, ConnectionTimeout,
+            TransportError,
+        )
+        try:
+            yield
+        except StoreError:
+            raise
+        except AuthenticationException:
+            raise StoreError(f"Elasticsearch at {self.config.where()} refused the credentials while trying to "
+                             f"{action} index '{self._target}': check DUPE_ES_API_KEY or "
+                             f"DUPE_ES_USER/DUPE_ES_PASSWORD") from None
+        except AuthorizationException as e:
+            raise StoreError(f"Elasticsearch at {self.config.where()} does not permit these credentials to "
+                             f"{action} index '{self._target}': {_reason(e)}") from None
+        except ApiError as e:
+            raise StoreError(f"Elasticsearch at {self.config.where()} failed to {action} index "
+                             f"'{self._target}' (HTTP {e.status_code}): {_reason(e)}") from None
+        except ConnectionTimeout:
+            raise StoreError(f"Elasticsearch at {self.config.where()} did not answer within "
+                             f"{self.config.request_timeout:g}s while trying to {action} index '{self._target}' "
+                             f"(DUPE_ES_REQUEST_TIMEOUT)") from None
+        except ConnectionError as e:
+            hint = " (TLS: check DUPE_ES_CA_CERTS and the URL scheme)" if "tls" in type(e).__name__.lower() \
+                or "ssl" in str(e).lower() or "certificate" in str(e).lower() else ""
+            raise StoreError(f"cannot reach Elasticsearch at {self.config.where()} to {action} index "
+                             f"'{self._target}': {_transport_reason(e)}{hint}") from None
+        except TransportError as e:
+            raise StoreError(f"Elasticsearch at {self.config.where()} failed to {action} index "
+                             f"'{self._target}': {_transport_reason(e)}") from None
+
+    # -- index / alias management ------------------------------------------------------
+    def _index_settings(self) -> dict[str, Any]:
+        return {"number_of_shards": self.config.shards, "number_of_replicas": self.config.replicas}
+
+    def _new_index_name(self) -> str:
+        now = time.time()
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now)) + f"{int(now * 1e6) % 1_000_000:06d}"
+        return f"{self.config.index_prefix}-v{stamp}"
+
+    def _create_index(self, mapping: dict[str, Any], aliases: dict[str, Any] | None = None) -> str:
+        """Create a new versioned index (a fresh name on a clash); returns its name."""
+        from elasticsearch import BadRequestError
+        for _ in range(5):
+            name = self._new_index_name()
+            with self._errors("create"):
+                try:
+                    self._es.indices.create(index=name, mappings=mapping, settings=self._index_settings(),
+                                            **({"aliases": aliases} if aliases else {}))
+                except BadRequestError as e:
+                    if _error_type(e) == "resource_already_exists_exception":
+                        time.sleep(0.001)
+                        continue
+                    raise
+            return name
+        raise StoreError(f"could not pick a free index name for prefix '{self.config.index_prefix}'")
+
+    def _alias_indices(self) -> list[str]:
+        """The indices the alias points at ([] when the alias does not exist)."""
+        from elasticsearch import NotFoundError
+        assert self._alias is not None
+        with self._errors("look up the alias of"):
+            try:
+                return sorted(self._es.indices.get_alias(name=self._alias).body)
+            except NotFoundError:
+                return []
+
+    def _open(self, create: bool) -> None:
+        assert self._alias is not None
+        indices = self._alias_indices()
+        if not indices:
+            with self._errors("look up"):
+                concrete = bool(self._es.indices.exists(index=self._alias))
+            if concrete:
+                raise StoreError(f"'{self._alias}' on {self.config.where()} is an index, not an alias: this "
+                                 f"store needs the name free for its alias; choose another DUPE_ES_INDEX_PREFIX")
+            if not create:
+                raise StoreError(f"no index at {self.config.where()} (alias '{self._alias}'): build one first "
+                                 f"(dupe index CATALOG_DIR)")
+            name = self._create_index(schema.es_mapping({}, {}), aliases={self._alias: {}})
+            indices = self._alias_indices()
+            if len(indices) > 1 and name != indices[0]:
+                # Another process created a first index at the same moment: every racer
+                # keeps the oldest name and drops its own.
+                with self._errors("clean up"):
+                    self._es.indices.delete(index=name, ignore_unavailable=True)
+                indices = self._alias_indices()
+        if len(indices) != 1:
+            raise StoreError(f"alias '{self._alias}' on {self.config.where()} points at {len(indices)} indices "
+                             f"({', '.join(indices) or 'none'}); it must point at exactly one: rebuild the index")
+        meta = self._read_meta()
+        if meta.schema_version != schema.SCHEMA_VERSION:
+            raise StoreError(f"index '{meta.index}' on {self.config.where()} has schema version "
+                             f"{meta.schema_version}, this program needs {schema.SCHEMA_VERSION}: rebuild it "
+                             f"(dupe index CATALOG_DIR --rebuild)")
+
+    def _read_meta(self) -> _Meta:
+        with self._errors("read the mapping of"):
+            body = self._es.indices.get_mapping(index=self._target).body
+        if len(body) != 1:
+            raise StoreError(f"'{self._target}' on {self.config.where()} resolves to {len(body)} indices, "
+                             f"expected exactly one")
+        (index, entry), = body.items()
+        mappings = entry.get("mappings", {})
+        raw = mappings.get("_meta") or {}
+        mapped = {name: int(p["dims"]) for name in schema.VECTOR_FIELDS
+                  if (p := mappings.get("properties", {}).get(es_queries.vector_field(name))) and "dims" in p}
+        meta = _Meta(index=index, models=dict(raw.get("models") or {}),
+                     dims={k: int(v) for k, v in (raw.get("dims") or {}).items()}, mapped_dims=mapped,
+                     generation=int(raw.get("generation") or 0), schema_version=raw.get("schema_version"))
+        with self._lock:
+            self._meta_cache = meta
+        return meta
+
+    def _meta(self) -> _Meta:
+        with self._lock:
+            cached = self._meta_cache
+        return cached if cached is not None else self._read_meta()
+
+    def _put_meta(self, meta: dict[str, Any], properties: dict[str, Any] | None = None) -> None:
+        with self._errors("update the mapping of"):
+            self._es.indices.put_mapping(index=self._target, meta=meta, **({"properties": properties}
+                                                                           if properties else {}))
+        with self._lock:
+            self._meta_cache = None
+
+    def _bump_generation(self) -> None:
+        meta = self._read_meta()
+        self._put_meta(meta.as_meta(generation=meta.generation + 1))
+
+    def _count(self) -> int:
+        with self._errors("count documents in"):
+            return int(self._es.count(index=self._target)["count"])
+
+    def _refresh(self) -> None:
+        with self._errors("refresh"):
+            self._es.indices.refresh(index=self._target)
+
+    # -- Store interface -------------------------------------------------------------
+    def info(self) -> IndexInfo:
+        meta = self._read_meta()
+        return IndexInfo(count=self._count(), models=dict(meta.models), dims=dict(meta.dims),
+                         generation=meta.generation)
+
+    def set_models(self, models: dict[str, str], dims: dict[str, int]) -> None:
+        unknown = set(dims) - set(schema.VECTOR_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown vector field(s) {sorted(unknown)}; known: {list(schema.VECTOR_FIELDS)}")
+        meta = self._read_meta()
+        count = self._count()
+        if meta.models and meta.models != models and count:
+            raise ModelMismatchError(_mismatch(meta.models, models))
+        clash = {f for f, d in dims.items() if f in meta.mapped_dims and meta.mapped_dims[f] != int(d)}
+        new_meta = meta.as_meta(models=dict(models), dims={k: int(v) for k, v in dims.items()},
+                                generation=meta.generation + 1)
+        if not clash:
+            props = {es_queries.vector_field(f): schema.es_vector_mapping(d) for f, d in dims.items()}
+            self._put_meta(new_meta, props)
+            return
+        if count:
+            raise ModelMismatchError(f"the index holds {sorted(clash)} vectors of {[meta.mapped_dims[f] for f in sorted(clash)]} "
+                                     f"dimensions, {[int(dims[f]) for f in sorted(clash)]} asked for: rebuild the "
+                                     f"index (dupe index CATALOG_DIR --rebuild)")
+        # Empty index whose vector fields have other sizes: a mapping cannot change a
+        # field's dims, so replace the (empty) index with a freshly mapped one.
+        mapping = schema.es_mapping(new_meta["dims"], new_meta["models"], generation=new_meta["generation"])
+        self._replace_empty_index(meta.index, mapping)
+
+    def _replace_empty_index(self, old: str, mapping: dict[str, Any]) -> None:
+        if self._alias is None:        # a rebuild target nobody reads yet: recreate it in place
+            with self._errors("recreate"):
+                self._es.indices.delete(index=old)
+                self._es.indices.create(index=old, mappings=mapping, settings=self._index_settings())
+        else:
+            new = self._create_index(mapping)
+            self._swap_alias([old], new)
+        with self._lock:
+            self._meta_cache = None
+
+    def check_models(self, models: dict[str, str]) -> None:
+        current = self._read_meta().models
+        wanted = {k: v for k, v in models.items() if k in current}
+        if current and {k: current[k] for k in wanted} != wanted:
+            raise ModelMismatchError(_mismatch(current, models))
+
+    def upsert(self, docs: Sequence[IndexDoc]) -> None:
+        if not docs:
+            return
+        meta = self._read_meta()
+        problems = [(d.id, p) for d in docs if (p := _doc_problem(d, meta))]
+        if problems:     # refuse the whole call before writing anything
+            raise BulkWriteError("index", problems, len(docs))
+        actions = ({"_op_type": "index", "_index": self._target, "_id": d.id, "_source": _es_source(d)}
+                   for d in docs)
+        self._write("index", actions, len(docs))
+
+    def delete(self, ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return
+        actions = ({"_op_type": "delete", "_index": self._target, "_id": i} for i in ids)
+        self._write("delete", actions, len(ids))
+
+    def _write(self, action: str, actions: Iterable[dict[str, Any]], total: int) -> None:
+        from elasticsearch import helpers
+        failures: list[tuple[str, str]] = []
+        try:
+            with self._errors(f"{action} documents in"):
+                for ok, item in helpers.streaming_bulk(
+                        self._es, actions, chunk_size=self.config.chunk_size,
+                        max_retries=self.config.max_retries, initial_backoff=self.config.initial_backoff,
+                        max_backoff=self.config.max_backoff, retry_on_status=_RETRY_STATUS,
+                        raise_on_error=False, raise_on_exception=False, yield_ok=False):
+                    if ok:
+                        continue
+                    op, info = next(iter(item.items()))
+                    if op == "delete" and info.get("status") == 404:
+                        continue          # deleting what is not there is fine
+                    failures.append((str(info.get("_id")), _item_reason(info)))
+        finally:
+            # Whatever was written is made visible (and counted) even when the call fails.
+            with contextlib.suppress(StoreError):
+                self._refresh()
+                self._bump_generation()
+        if failures:
+            log.error("%d of %d records failed to %s in %s", len(failures), total, action, self._target)
+            raise BulkWriteError(action, failures, total)
+
+    def get(self, ids: Sequence[str]) -> list[IndexDoc | None]:
+        ids = list(ids)
+        found: dict[str, IndexDoc] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 1000):
+            with self._errors("get documents from"):
+                resp = self._es.mget(index=self._target, ids=unique[start:start + 1000])
+            for d in resp["docs"]:
+                if d.get("found"):
+                    found[d["_id"]] = schema.from_flat(d["_source"])
+                elif "error" in d:
+                    raise StoreError(f"Elasticsearch at {self.config.where()} failed to get document "
+                                     f"'{d.get('_id')}' from '{self._target}': {_item_reason(d)}")
+        return [found.get(i) for i in ids]
+
+    def hashes(self) -> dict[str, str]:
+        from elasticsearch import helpers
+        out: dict[str, str] = {}
+        with self._errors("scan"):
+            for hit in helpers.scan(self._es, index=self._target, query={"query": {"match_all": {}}},
+                                    _source=["content_hash"], size=1000, scroll="2m"):
+                out[hit["_id"]] = hit["_source"]["content_hash"]
+        return out
+
+    def bm25(self, tokens: Sequence[str], k: int, filters: Filters = Filters()) -> list[Hit]:
+        if k <= 0 or not es_queries.query_tokens(tokens) or filters.ids == ():
+            return []
+        body = es_queries.bm25_query(tokens, k, filters)
+        # With several shards, score with index-wide term statistics (as one shard would).
+        extra = {"search_type": "dfs_query_then_fetch"} if self.config.shards > 1 else {}
+        with self._errors("search"):
+            resp = self._es.search(index=self._target, **body, **extra)
+        return [Hit(h["_id"], float(h["_score"])) for h in resp["hits"]["hits"]]
+
+    def knn(self, field: VectorField, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[Hit]:
+        if field not in schema.VECTOR_FIELDS:
+            raise ValueError(f"unknown vector field {field!r}")
+        if k <= 0 or filters.ids == ():
+            return []
+        q = np.asarray(vector, dtype=np.float32)
+        dim = self._meta().mapped_dims.get(field)
+        if dim is None or q.shape != (dim,):
+            dim = self._read_meta().mapped_dims.get(field)      # maybe stale: another process wrote
+            if dim is None:
+                return []               # no vectors of this field can exist yet
+            if q.shape != (dim,):
+                raise ValueError(f"query vector has shape {q.shape}, index '{field}' vectors have {dim} dimensions")
+        if not np.all(np.isfinite(q)) or not np.any(q):
+            raise ValueError("query vector must be finite and non-zero for cosine similarity")
+        rescore = self.config.knn_rescore
+        body = es_queries.knn_query(field, q, k, filters, rescore=rescore)
+        with self._errors("search"):
+            resp = self._es.search(index=self._target, **body)
+        hits = [Hit(h["_id"], es_queries.knn_cosine(h["_score"], rescore=rescore)) for h in resp["hits"]["hits"]]
+        hits.sort(key=lambda h: -h.score)     # stable; already in order from Elasticsearch
+        return hits
+
+    # -- rebuild ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def rebuilding(self) -> Iterator["ElasticStore"]:
+        if self._alias is None:
+            raise StoreError("a store that is itself being rebuilt cannot start another rebuild")
+        old_meta = self._read_meta()
+        new_index = self._create_index(schema.es_mapping({}, {}, generation=old_meta.generation + 1))
+        fresh = ElasticStore(self.config, _client=self._es, _index=new_index)
+        try:
+            yield fresh
+            fresh._refresh()
+            self._swap_alias(self._alias_indices(), new_index)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._es.indices.delete(index=new_index, ignore_unavailable=True)
+            raise
+        finally:
+            with self._lock:
+                self._meta_cache = None
+
+    def _swap_alias(self, old: list[str], new: str) -> None:
+        """Point the alias at ``new`` instead of ``old`` in one atomic call, then drop ``old``."""
+        assert self._alias is not None
+        actions: list[dict[str, Any]] = [{"remove": {"index": i, "alias": self._alias, "must_exist": True}}
+                                         for i in old if i != new]
+        actions.append({"add": {"index": new, "alias": self._alias}})
+        with self._errors("move the alias to"):
+            resp = self._es.indices.update_aliases(actions=actions)
+        if resp.get("errors"):
+            raise StoreError(f"moving alias '{self._alias}' to '{new}' on {self.config.where()} partly failed: "
+                             f"{resp.get('action_results')}")
+        stale = [i for i in old if i != new]
+        if stale:
+            try:
+                with self._errors("delete old"):
+                    self._es.indices.delete(index=",".join(stale), ignore_unavailable=True)
+            except StoreError as e:      # the swap succeeded; leftovers only cost disk
+                log.warning("rebuild done, but old indices were not deleted: %s", e)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_client:
+            with contextlib.suppress(Exception):
+                self._es.close()
+
+
+# -- helpers -------------------------------------------------------------------------
+def _es_source(doc: IndexDoc) -> dict[str, Any]:
+    """The document as sent to Elasticsearch: the flat schema dict without empty values
+    (a missing field and ``null`` mean the same; a strict mapping rejects nulls for
+    fields it does not map, such as a vector role not configured)."""
+    return {k: v for k, v in schema.to_flat(doc).items() if v is not None}
+
+
+def _doc_problem(doc: IndexDoc, meta: _Meta) -> str | None:
+    """Why Elasticsearch would refuse this document's vectors, checked before writing."""
+    for name in schema.VECTOR_FIELDS:
+        vec = getattr(doc, f"{name}_vector")
+        if vec is None:
+            continue
+        v = np.asarray(vec, dtype=np.float32)
+        dim = meta.mapped_dims.get(name)
+        if dim is None:
+            return f"has a {name} vector but no {name} model is set (call set_models first)"
+        if v.shape != (dim,):
+            return f"{name} vector has shape {v.shape}, the index expects ({dim},)"
+        if not np.all(np.isfinite(v)):
+            return f"{name} vector has NaN or infinite values"
+        if not np.any(v):
+            return f"{name} vector is all zeros (cosine similarity needs a direction)"
+    if doc.price_min is not None and not math.isfinite(doc.price_min):
+        return "price_min is not a finite number"
+    return None
+
+
+def _reason(e: Any) -> str:
+    """A one-line reason from an ApiError."""
+    body = getattr(e, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        root = (err.get("root_cause") or [err])[0]
+        return f"{root.get('type', err.get('type'))}: {root.get('reason', err.get('reason'))}"
+    return str(getattr(e, "message", None) or e)
+
+
+def _error_type(e: Any) -> str | None:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body["error"].get("type")
+    return None
+
+
+def _transport_reason(e: Any) -> str:
+    errors = getattr(e, "errors", ()) or ()
+    inner = errors[-1] if errors else None
+    text = str(inner) if inner is not None else str(getattr(e, "message", "") or e)
+    return text or type(e).__name__
+
+
+def _item_reason(info: Mapping[str, Any]) -> str:
+    """A one-line reason for one failed bulk/mget item."""
+    err = info.get("error")
+    status = info.get("status")
+    if isinstance(err, dict):
+        text = f"{err.get('type')}: {err.get('reason')}"
+        caused = err.get("caused_by")
+        if isinstance(caused, dict) and caused.get("reason") and caused.get("reason") not in text:
+            text += f" ({caused.get('reason')})"
+    elif err:
+        text = str(err)
+    else:
+        text = f"result {info.get('result')!r}"
+    return f"HTTP {status} {text}" if status else text
+
+
+def _mismatch(current: dict[str, str], wanted: dict[str, str]) -> str:
+    return (f"the index was built with models {current}, but {wanted} are configured: "
+            f"use the same models, or rebuild the index (dupe index CATALOG_DIR --rebuild)")
+
+
+def delete_indices(config: ElasticConfig, client: Any = None) -> list[str]:
+    """Delete the alias ``config.index_prefix`` and every ``<prefix>-v*`` index (for tests
+    and ``dupe`` maintenance). Returns the deleted index names."""
+    es = client if client is not None else make_client(config)
+    store_where = config.where()
+    try:
+        names = sorted(es.indices.get(index=f"{config.index_prefix}-v*", allow_no_indices=True,
+                                      expand_wildcards="all").body)
+        if names:
+            es.indices.delete(index=",".join(names), ignore_unavailable=True)
+        return names
+    except Exception as e:  # noqa: BLE001 - reported as a StoreError
+        raise StoreError(f"cannot delete indices '{config.index_prefix}-v*' on {store_where}: {e}") from None
+    finally:
+        if client is None:
+            with contextlib.suppress(Exception):
+                es.close()
+
+
+__all__ = ["BulkWriteError", "ENV_VARS", "ElasticConfig", "ElasticStore", "delete_indices", "make_client", "redact"]

@@ -1,0 +1,142 @@
+"""Elasticsearch request bodies for the store's two retrievals, as small pure functions.
+
+Each function returns the keyword arguments of one ``Elasticsearch.search`` call (the
+search request body), so it can be unit-tested by equality without a server.
+
+* ``bm25_query``: a bool query, one ``term`` clause per distinct analysed token on the
+  ``tokens`` field (OR semantics, at least one must match), filters in the bool ``filter``
+  (they restrict without scoring). Tokens are final: ``term`` never re-analyses them, so a
+  token is matched exactly as the indexer wrote it and nothing in it is query syntax. A
+  token repeated in the query gets ``boost`` = its count, which scores exactly like
+  repeating the clause (what a ``match`` query would do) with fewer clauses. Scores are
+  the index's BM25 (Elasticsearch 8 default similarity, k1=1.2, b=0.75).
+* ``knn_query``: the top-level ``knn`` search option with the filters *inside* the kNN
+  clause (so they apply during the graph search, never after it) and
+  ``num_candidates = max(100, 10k)``. The quantised (int8_hnsw) graph only proposes
+  candidates: an oversampled set (``max(3k, 30)``) is rescored with the exact cosine of
+  the raw float vectors (Elasticsearch's documented "oversample and rescore" pattern for
+  quantized vectors, a ``script_score`` rescorer: no paid licence needed), so the returned
+  scores are exact cosines (+1) and the order matches a brute-force search over the same
+  candidates. ``rescore=False`` gives the plain kNN search (scores are then Elasticsearch's
+  ``(1 + cos) / 2``). Use ``knn_cosine`` to turn a hit's ``_score`` into a cosine.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from search.store.base import Filters
+from search.store.schema import TOKENS_FIELD
+
+MAX_NUM_CANDIDATES = 10_000     # Elasticsearch's upper limit for knn.num_candidates
+
+
+def vector_field(field: str) -> str:
+    """The mapped field name of a vector role ("text" -> "text_vector")."""
+    return f"{field}_vector"
+
+
+def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
+    """Non-scoring filter clauses for ``filters`` (for a bool ``filter`` or a knn ``filter``).
+
+    Range filters exclude documents without a value, as SQL ``NULL`` comparisons do in
+    the embedded store; ``labels`` is any-of; ``ids=()`` matches nothing.
+    """
+    f = filters
+    out: list[dict[str, Any]] = []
+    for name, value in (("kind", f.kind), ("category", f.category)):
+        if value is not None:
+            out.append({"term": {name: value}})
+    price: dict[str, float] = {}
+    if f.price_min is not None:
+        price["gte"] = f.price_min
+    if f.price_max is not None:
+        price["lte"] = f.price_max
+    if price:
+        out.append({"range": {"price_min": price}})
+    if f.moq_max is not None:
+        out.append({"range": {"moq": {"lte": f.moq_max}}})
+    if f.labels:
+        out.append({"terms": {"labels": list(f.labels)}})
+    if f.region is not None:
+        out.append({"term": {"region": f.region}})
+    if f.ship_within_max is not None:
+        out.append({"range": {"ship_within_hours": {"lte": f.ship_within_max}}})
+    for name, value in (("factory", f.factory), ("brand", f.brand)):
+        if value is not None:
+            out.append({"term": {name: value}})
+    if f.ids is not None:
+        out.append({"ids": {"values": list(f.ids)}})
+    return out
+
+
+def bm25_query(tokens: Sequence[str], k: int, filters: Filters = Filters()) -> dict[str, Any]:
+    """Search body: top ``k`` by BM25 over the analysed ``tokens`` (OR), filtered.
+
+    Empty tokens are dropped; the caller returns no hits without searching when none are
+    left (see ``query_tokens``).
+    """
+    counts = Counter(query_tokens(tokens))
+    should: list[dict[str, Any]] = []
+    for token, n in counts.items():      # Counter keeps first-seen order
+        term: dict[str, Any] = {"value": token}
+        if n > 1:
+            term["boost"] = float(n)
+        should.append({"term": {TOKENS_FIELD: term}})
+    bool_q: dict[str, Any] = {"should": should, "minimum_should_match": 1}
+    clauses = filter_clauses(filters)
+    if clauses:
+        bool_q["filter"] = clauses
+    return {"query": {"bool": bool_q}, "size": k, "_source": False, "track_total_hits": False}
+
+
+def query_tokens(tokens: Sequence[str]) -> list[str]:
+    """The tokens a BM25 query uses: the non-empty ones, in order."""
+    return [t for t in tokens if t]
+
+
+def knn_sizes(k: int) -> tuple[int, int]:
+    """(candidates rescored, num_candidates) for a top-``k`` kNN search."""
+    if k <= 0:
+        raise ValueError("k must be positive")
+    num_candidates = min(MAX_NUM_CANDIDATES, max(100, 10 * k))
+    if k > num_candidates:
+        raise ValueError(f"k={k} is above Elasticsearch's limit of {MAX_NUM_CANDIDATES} kNN candidates")
+    return min(num_candidates, max(3 * k, 30)), num_candidates
+
+
+def knn_query(field: str, vector: Sequence[float] | np.ndarray, k: int, filters: Filters = Filters(),
+              *, rescore: bool = True) -> dict[str, Any]:
+    """Search body: top ``k`` by cosine similarity of vector role ``field``, filtered inside kNN."""
+    qv = [float(x) for x in np.asarray(vector, dtype=np.float32).ravel()]
+    name = vector_field(field)
+    oversampled, num_candidates = knn_sizes(k)
+    knn: dict[str, Any] = {"field": name, "query_vector": qv,
+                           "k": oversampled if rescore else k, "num_candidates": num_candidates}
+    clauses = filter_clauses(filters)
+    if clauses:
+        knn["filter"] = clauses
+    body: dict[str, Any] = {"knn": knn, "size": k, "_source": False, "track_total_hits": False}
+    if rescore:
+        body["rescore"] = {
+            "window_size": oversampled,
+            "query": {
+                "rescore_query": {"script_score": {
+                    "query": {"match_all": {}},
+                    # +1 because script scores must not be negative; knn_cosine undoes it.
+                    "script": {"source": f"cosineSimilarity(params.query_vector, '{name}') + 1.0",
+                               "params": {"query_vector": qv}},
+                }},
+                "query_weight": 0.0,
+                "rescore_query_weight": 1.0,
+            },
+        }
+    return body
+
+
+def knn_cosine(score: float, *, rescore: bool = True) -> float:
+    """The cosine similarity behind a kNN hit's ``_score`` from ``knn_query``."""
+    return float(score) - 1.0 if rescore else 2.0 * float(score) - 1.0
