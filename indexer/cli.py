@@ -83,6 +83,74 @@ def _progress_bar(total_docs: int, total_removed: int):
     return tick
 
 
+def build_engine(settings: Settings, *, ocr: bool = True):
+    """The search engine over the configured index and models (models load lazily)."""
+    from indexer.embed.ocr import OcrReader
+    from indexer.embed.registry import image_embedder, text_embedder
+    from search.engine import SearchEngine
+
+    store = open_store(settings, create=False)
+    return SearchEngine(store, text_embedder(settings.text_model), image_embedder(settings.image_model),
+                        OcrReader() if ocr else None)
+
+
+@main.command("search")
+@click.argument("query", required=False)
+@click.option("--photo", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Search by this photo.")
+@click.option("--index-dir", help="Index folder (default $DUPE_INDEX_DIR or var/index).")
+@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid", show_default=True)
+@click.option("--no-ocr", is_flag=True, help="Do not read text on the photo.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full JSON response.")
+def search_cmd(query: str | None, photo: Path | None, index_dir: str | None, k: int, mode: str,
+               no_ocr: bool, as_json: bool) -> None:
+    """Search the index by text QUERY and/or --photo, and print the dupes found."""
+    from indexer.images import ImageError, load_local
+    from search.engine import QueryError, SearchRequest
+    from search.serialize import response_json
+
+    if not query and not photo:
+        raise click.UsageError("give a QUERY or --photo")
+    try:
+        image = load_local(photo.name, photo.parent.resolve()) if photo else None
+        engine = build_engine(_settings(index_dir), ocr=not no_ocr)
+        resp = engine.search(SearchRequest(text=query, image=image, k=k, mode=mode))  # type: ignore[arg-type]
+    except (ImageError, QueryError) as e:
+        raise click.UsageError(str(e)) from None
+    except DOMAIN_ERRORS as e:
+        raise click.ClickException(str(e)) from None
+    data = response_json(resp, lang="en")
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    u = data["understood"]
+    click.echo(f"understood: brand={u['brand'] and u['brand']['name']} "
+               f"product={u['brand_product'] and u['brand_product']['title']} ocr={u['ocr_text']!r}")
+    for i, r in enumerate(data["results"], start=1):
+        saving = r["savings"][0]["text"] if r["savings"] else ""
+        more = f" (+{len(r['more'])} more)" if r["more"] else ""
+        click.echo(f"{i:>2}. [{r['label']['type']}] {r['title']} - {r['factory']['name']} "
+                   f"{r['min_price']} {r['currency']} MOQ {r['moq']} {saving}{more}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+def serve_cmd(host: str, port: int, threads: int) -> None:
+    """Serve the JSON API and the search page with a production WSGI server (waitress)."""
+    from waitress import serve
+
+    from web import create_app
+
+    try:
+        app = create_app()
+    except DOMAIN_ERRORS as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"dupe search is serving on http://{host}:{port}/ (API: http://{host}:{port}/api/v1/health)")
+    serve(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
+
+
 @main.command("info")
 @click.option("--index-dir", help="Index folder (default $DUPE_INDEX_DIR or var/index).")
 def info_cmd(index_dir: str | None) -> None:

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 
 from indexer.catalog.records import Brand, BrandProduct, Catalog, Factory, Product, to_json
-from search.analysis import Analyzer
+from search.analysis import Analyzer, alias_map
 from search.store.base import IndexDoc
 
 ANALYSIS_VERSION = "1"
@@ -36,15 +36,6 @@ class DocPlan:
     image: str | None                  # image reference to embed (first one)
     text_key: str                      # hash of what the text vector depends on
     image_key: str                     # hash of what the image vector depends on (filled by pipeline)
-
-
-def alias_map(brands: dict[str, Brand]) -> dict[str, str]:
-    """alias -> brand id, over every name, alias and trademark of every brand."""
-    out: dict[str, str] = {}
-    for b in brands.values():
-        for name in (*b.all_names(), *b.trademarks, b.id):
-            out.setdefault(name, b.id)
-    return out
 
 
 def _factory_view(f: Factory) -> dict:
@@ -91,7 +82,7 @@ def plan_brand(b: Brand) -> DocPlan:
 
 
 def plan_catalog(cat: Catalog) -> list[DocPlan]:
-    analyzer = Analyzer(alias_map(cat.brands))
+    analyzer = Analyzer(alias_map(to_json(b) for b in cat.brands.values()))
     plans = [plan_brand(b) for b in cat.brands.values()]
     plans += [plan_brand_product(bp, cat, analyzer) for bp in cat.brand_products.values()]
     plans += [plan_product(p, cat, analyzer) for p in cat.products.values()]

@@ -16,6 +16,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from typing import Any
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
@@ -23,6 +24,12 @@ _SEGMENT = re.compile(f"([{_CJK}]+)|([^\\s{_CJK}]+)")
 # A "word" is a run of letters/digits (any script); ASCII punctuation and "_" separate words.
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _JOINABLE = re.compile(r"[^\W_]+(?:[-./][^\W_]+)+", re.UNICODE)
+# Words of non-Chinese scripts; a Chinese character also ends a word ("lululemon同款").
+NONCJK_WORD = re.compile(f"[^\\W_{_CJK}]+")
+# Boundaries for matching a Latin alias inside text: no letter/digit of a non-Chinese
+# script may touch it ("mac" must not fire inside "macbook", but fires in "mac口红").
+LATIN_LEFT = f"(?<![^\\W_{_CJK}])"
+LATIN_RIGHT = f"(?![^\\W_{_CJK}])"
 
 STOPWORDS = frozenset("""
 a an and the of for with in on to by from or at as is are be this that these those it its
@@ -91,7 +98,7 @@ class Analyzer:
                 esc = re.escape(key).replace("\\ ", r"\s*")
                 # Latin aliases must stand as whole words ("mac" not in "macbook");
                 # Chinese ones are matched anywhere, as Chinese has no spaces.
-                parts.append(esc if is_cjk(key) else rf"(?<![^\W_]){esc}(?![^\W_])")
+                parts.append(esc if is_cjk(key) else f"{LATIN_LEFT}{esc}{LATIN_RIGHT}")
             self._alias_re = re.compile("|".join(parts))
 
     def fold_aliases(self, text: str) -> str:
@@ -129,3 +136,14 @@ class Analyzer:
         for t in texts:
             out.extend(self.tokens(t))
         return out
+
+
+def alias_map(brands: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """alias -> brand id over every name, alias and trademark of brand records (as dicts)."""
+    out: dict[str, str] = {}
+    for b in brands:
+        names = b.get("names") or {}
+        for name in (*names.values(), *(b.get("aliases") or ()), *(b.get("trademarks") or ()), b["id"]):
+            if name:
+                out.setdefault(name, b["id"])
+    return out

@@ -37,5 +37,5 @@ def open_store(settings: Settings, *, create: bool = True) -> Store:
         return EmbeddedStore(settings.index_dir, create=create)
     if settings.backend in ("elasticsearch", "es"):
         from search.store.elastic import ElasticConfig, ElasticStore
-        return ElasticStore(ElasticConfig.from_env())
+        return ElasticStore(ElasticConfig.from_env(), create=create)
     raise StoreError(f"unknown backend {settings.backend!r} (embedded, elasticsearch)")

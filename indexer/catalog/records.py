@@ -23,13 +23,6 @@ class Brand:
     trademarks: tuple[str, ...] = ()     # words a factory listing must not use
     categories: tuple[str, ...] = ()
 
-    def all_names(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
-        for n in (*self.names.values(), *self.aliases):
-            if n:
-                seen.setdefault(n, None)
-        return tuple(seen)
-
 
 @dataclass(frozen=True)
 class BrandProduct:

@@ -84,8 +84,10 @@ class IndexInfo:
 class Store(abc.ABC):
     """An index of ``IndexDoc``s with BM25 and kNN retrieval, both filtered.
 
-    Writes are atomic per call: after ``upsert``/``delete`` returns, the change is
-    committed; a crash during a call leaves the previous committed state.
+    After ``upsert``/``delete`` returns, the change is committed and visible. The embedded
+    store commits each call as one transaction (a crash mid-call leaves the previous
+    state); Elasticsearch commits each document on its own, and a call whose records
+    partly failed raises ``StoreError`` naming the failed ids after writing the rest.
     """
 
     @abc.abstractmethod

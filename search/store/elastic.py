@@ -184,6 +184,11 @@ def make_client(config: ElasticConfig) -> Any:
         kwargs["ca_certs"] = config.ca_certs
     if not config.verify_certs:
         kwargs["ssl_show_warn"] = False
+    # The transport logs every failed attempt with a traceback; our StoreError already says
+    # what went wrong, so keep those out of users' consoles unless logging was configured.
+    transport_log = logging.getLogger("elastic_transport")
+    if transport_log.level == logging.NOTSET:
+        transport_log.setLevel(logging.ERROR)
     try:
         return Elasticsearch(list(config.urls), **kwargs)
     except ValueError as e:     # malformed URL or option
@@ -446,26 +451,28 @@ class ElasticStore(Store):
     def _write(self, action: str, actions: Iterable[dict[str, Any]], total: int) -> None:
         from elasticsearch import helpers
         failures: list[tuple[str, str]] = []
+        applied = 0
         try:
             with self._errors(f"{action} documents in"):
                 for ok, item in helpers.streaming_bulk(
                         self._es, actions, chunk_size=self.config.chunk_size,
                         max_retries=self.config.max_retries, initial_backoff=self.config.initial_backoff,
-                        max_backoff=self.config.max_backoff, retry_on_status=_RETRY_STATUS,
-                        raise_on_error=False, raise_on_exception=False, yield_ok=False):
+                        max_backoff=self.config.max_backoff, raise_on_error=False, raise_on_exception=False,
+                        yield_ok=True, **_bulk_retry_option()):
                     if ok:
+                        applied += 1
                         continue
                     op, info = next(iter(item.items()))
                     if op == "delete" and info.get("status") == 404:
                         continue          # deleting what is not there is fine
                     failures.append((str(info.get("_id")), _item_reason(info)))
         finally:
-            # Whatever was written is made visible (and counted) even when the call fails.
-            with contextlib.suppress(StoreError):
-                self._refresh()
-                self._bump_generation()
+            if applied:
+                # Whatever was written is made visible (and counted) even when the call fails.
+                with contextlib.suppress(StoreError):
+                    self._refresh()
+                    self._bump_generation()
         if failures:
-            log.error("%d of %d records failed to %s in %s", len(failures), total, action, self._target)
             raise BulkWriteError(action, failures, total)
 
     def get(self, ids: Sequence[str]) -> list[IndexDoc | None]:
@@ -482,6 +489,17 @@ class ElasticStore(Store):
                     raise StoreError(f"Elasticsearch at {self.config.where()} failed to get document "
                                      f"'{d.get('_id')}' from '{self._target}': {_item_reason(d)}")
         return [found.get(i) for i in ids]
+
+    def scan(self, kind: str) -> list[IndexDoc]:
+        from elasticsearch import helpers
+        vectors = [es_queries.vector_field(f) for f in schema.VECTOR_FIELDS]
+        docs: list[IndexDoc] = []
+        with self._errors("scan"):
+            for hit in helpers.scan(self._es, index=self._target, query={"query": {"term": {"kind": kind}}},
+                                    _source_excludes=vectors, size=1000, scroll="2m"):
+                docs.append(schema.from_flat(hit["_source"]))
+        docs.sort(key=lambda d: d.id)
+        return docs
 
     def hashes(self) -> dict[str, str]:
         from elasticsearch import helpers
@@ -574,6 +592,17 @@ class ElasticStore(Store):
 
 
 # -- helpers -------------------------------------------------------------------------
+def _bulk_retry_option() -> dict[str, Any]:
+    """Retry records rejected with 429 *and* 502/503/504 where the client supports choosing
+    (``retry_on_status``, elasticsearch-py >= 8.16); older clients retry 429 only."""
+    import inspect
+
+    from elasticsearch import helpers
+    if "retry_on_status" in inspect.signature(helpers.streaming_bulk).parameters:
+        return {"retry_on_status": _RETRY_STATUS}
+    return {}
+
+
 def _es_source(doc: IndexDoc) -> dict[str, Any]:
     """The document as sent to Elasticsearch: the flat schema dict without empty values
     (a missing field and ``null`` mean the same; a strict mapping rejects nulls for

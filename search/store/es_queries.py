@@ -125,7 +125,9 @@ def knn_query(field: str, vector: Sequence[float] | np.ndarray, k: int, filters:
             "window_size": oversampled,
             "query": {
                 "rescore_query": {"script_score": {
-                    "query": {"match_all": {}},
+                    # Every candidate has the vector; ``exists`` (not match_all) keeps the
+                    # script off documents without one, which would make it fail.
+                    "query": {"exists": {"field": name}},
                     # +1 because script scores must not be negative; knn_cosine undoes it.
                     "script": {"source": f"cosineSimilarity(params.query_vector, '{name}') + 1.0",
                                "params": {"query_vector": qv}},

