@@ -98,7 +98,7 @@ class SearchEngine:
 
     # -- catalog-level data (brands, brand products), refreshed when the index changes ----
     def view(self) -> _CatalogView:
-        gen = self.store.info().generation
+        gen = self.store.generation()
         with self._lock:
             if self._view is None or self._view.generation != gen:
                 brands = {d.source["id"]: d.source for d in self.store.scan("brand")}

@@ -180,8 +180,16 @@ class StoreContract:
         assert [h.id for h in again.bm25(["nylon"], 5)] == ["p1"]
         assert again.knn("text", unit(basis(8, 2)), 1)[0].id == "p3"
 
+    def test_generation_changes_with_every_write(self, store):
+        g0 = store.generation()
+        store.upsert(catalog_docs()[:1])
+        g1 = store.generation()
+        store.delete(["p1"])
+        assert len({g0, g1, store.generation()}) == 3
+
     def test_rebuilding_swaps_contents_only_on_success(self, store):
         store.upsert(catalog_docs())
+        g0 = store.generation()
         with store.rebuilding() as fresh:
             assert fresh.hashes() == {} and fresh.info().count == 0
             fresh.set_models(MODELS, DIMS)
@@ -190,6 +198,7 @@ class StoreContract:
             assert store.get(["p1"])[0] is not None          # old contents still served
             assert store.get(["n1"]) == [None]
         assert store.get(["p1"]) == [None]
+        assert store.generation() != g0
         assert [h.id for h in store.bm25(["tumbler"], 5)] == ["n1"]
         assert store.knn("text", unit(basis(8, 4)), 1)[0].id == "n1"
 

@@ -93,6 +93,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def info(self) -> IndexInfo: ...
 
+    def generation(self) -> int:
+        """A number that changes whenever the index's contents change (cheap to call)."""
+        return self.info().generation
+
     @abc.abstractmethod
     def set_models(self, models: dict[str, str], dims: dict[str, int]) -> None:
         """Record the embedding models of this index. Raises ModelMismatchError if the

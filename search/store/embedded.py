@@ -189,6 +189,11 @@ class EmbeddedStore(Store):
             return IndexInfo(count=count, models=self._meta("models") or {}, dims=self._meta("dims") or {},
                              generation=int(self._meta("generation") or 0))
 
+    def generation(self) -> int:
+        with self._lock:
+            self._refresh()
+            return int(self._meta("generation") or 0)
+
     def set_models(self, models: dict[str, str], dims: dict[str, int]) -> None:
         with self._tx() as c:
             current = self._meta("models")
@@ -332,6 +337,8 @@ class EmbeddedStore(Store):
                      if p.stem.split("-")[1].isdigit()] or [0]) + 1
         new_file = self.path / f"index-{n}.sqlite"
         new = EmbeddedStore(self.path, _db_file=new_file)
+        # Continue the generation count, so readers caching by generation see a change.
+        new._conn.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
         try:
             yield new
         except BaseException:
