@@ -116,10 +116,14 @@ def grocery(root: Path) -> Task:
         for r in csv.reader(f):
             if not r or not r[1].strip().isdigit():
                 continue
-            name, cid, iconic = r[0].strip(), r[1].strip(), r[4].strip().lstrip("/")
+            name, cid, iconic, desc = r[0].strip(), r[1].strip(), r[4].strip().lstrip("/"), r[5].strip().lstrip("/")
             rel = f"img/{cid}.jpg"
             images[rel] = d / iconic
-            products.append(_product(f"g{cid}", name.replace("-", " "), image=rel))
+            try:
+                description = _clean((d / desc).read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                description = ""
+            products.append(_product(f"g{cid}", name.replace("-", " "), description=description, image=rel))
     queries = []
     with open(d / "val.txt", encoding="utf-8") as f:
         for line in f:

@@ -1,0 +1,68 @@
+"""Both backends give the same results: the demo catalog indexed into the embedded store and
+into Elasticsearch (the emulator here, a real cluster when DUPE_ES_URL is set), searched
+through the same engine with the same queries."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from indexer.pipeline import Indexer
+from search.engine import SearchEngine, SearchRequest
+from search.store.base import Filters
+from search.store.embedded import EmbeddedStore
+from tests.conftest import FakeImageEmbedder, FakeTextEmbedder
+
+pytest_plugins = ["tests.es_server"]
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+QUERIES = ["lululemon align 瑜伽裤", "露露乐蒙 高腰", "electric toothbrush sonic", "电动牙刷", "water flosser",
+           "白衬衫 纯棉", "stanley tumbler 40oz", "hair dryer", "坚果 混合", "face cream", "earbuds wireless",
+           "down jacket", "cast iron pot", "leggings"]
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory, es_config):
+    from search.store.elastic import ElasticStore, delete_indices
+    from dataclasses import replace
+    import uuid
+    if not (SEEDS / "products.jsonl").exists():
+        pytest.skip("seeds/ catalog not generated")
+    text, image = FakeTextEmbedder(), FakeImageEmbedder()
+    embedded = EmbeddedStore(tmp_path_factory.mktemp("eq") / "index")
+    config = replace(es_config, index_prefix=f"dupe-eq-{uuid.uuid4().hex[:8]}")
+    elastic = ElasticStore(config)
+    for store in (embedded, elastic):
+        report = Indexer(store, text, image, batch_size=256).run(SEEDS)
+        assert report.indexed > 1000
+    today = lambda: dt.date(2026, 11, 22)  # noqa: E731
+    yield SearchEngine(embedded, text, image, today=today), SearchEngine(elastic, text, image, today=today)
+    embedded.close()
+    elastic.close()
+    delete_indices(config)
+
+
+def _ids(engine, **req):
+    return [r.id for r in engine.search(SearchRequest(k=10, group_by_factory=False, **req)).results]
+
+
+def test_both_backends_hold_the_same_documents(engines):
+    a, b = engines
+    assert a.store.hashes() == b.store.hashes()
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_same_query_same_top_results(engines, query):
+    a, b = engines
+    for mode in ("bm25", "dense", "hybrid"):
+        left, right = _ids(a, text=query, mode=mode), _ids(b, text=query, mode=mode)
+        assert left[:1] == right[:1], (mode, left, right)
+        overlap = len(set(left[:10]) & set(right[:10])) / max(len(left[:10]), 1)
+        assert overlap >= 0.8, (mode, left, right)
+
+
+def test_same_filtered_results(engines):
+    a, b = engines
+    f = Filters(labels=("same_foundry",), ship_within_max=48)
+    assert _ids(a, text="leggings", filters=f)[:5] == _ids(b, text="leggings", filters=f)[:5]
