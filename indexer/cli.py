@@ -142,10 +142,11 @@ def serve_cmd(host: str, port: int, threads: int) -> None:
     from waitress import serve
 
     from web import create_app
+    from web.auth import KeyConfigError
 
     try:
         app = create_app()
-    except DOMAIN_ERRORS as e:
+    except (*DOMAIN_ERRORS, KeyConfigError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"dupe search is serving on http://{host}:{port}/ (API: http://{host}:{port}/api/v1/health)")
     serve(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)

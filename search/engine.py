@@ -81,6 +81,7 @@ class _CatalogView:
 BRAND_PRODUCT_MIN_TEXT = 0.55
 BRAND_PRODUCT_MIN_IMAGE = 0.55
 IMAGE_BRAND_MIN = 0.6
+LOOKS_LIKE_MIN = 0.3          # below this a neighbour is not worth naming
 
 
 class SearchEngine:
@@ -208,7 +209,7 @@ class SearchEngine:
         if ivec is not None:
             hits = self.store.knn("image", ivec, 3, Filters(kind="brand_product"))
             u.looks_like = [{**_bp_view(view.brand_products[h.id.split(":", 1)[1]]), "confidence": round(h.score, 3)}
-                            for h in hits if h.id.split(":", 1)[1] in view.brand_products]
+                            for h in hits if h.id.split(":", 1)[1] in view.brand_products and h.score >= LOOKS_LIKE_MIN]
             if u.looks_like and u.looks_like[0]["confidence"] >= BRAND_PRODUCT_MIN_IMAGE and \
                     (brand is None or u.looks_like[0]["brand"] == brand):
                 best = {**u.looks_like[0], "how": "image"}

@@ -25,7 +25,7 @@ def _brand(h: BrandHit | None) -> dict[str, Any] | None:
 def _bp(bp: dict[str, Any] | None, lang: str) -> dict[str, Any] | None:
     if bp is None:
         return None
-    return {**bp, "title": pick_title(bp.get("titles"), lang)}
+    return {**{k: v for k, v in bp.items() if not k.startswith("_")}, "title": pick_title(bp.get("titles"), lang)}
 
 
 def _factory(f: dict[str, Any], lang: str) -> dict[str, Any]:

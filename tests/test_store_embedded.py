@@ -72,3 +72,22 @@ def test_filter_sql_is_parameterised():
 def test_fts_match_quotes_every_token():
     assert fts_match(['a"b', "c"]) == '"a""b" OR "c"'
     assert fts_match([]) == ""
+
+
+def test_corruption_after_open_is_a_store_error(tmp_path):
+    s = EmbeddedStore(tmp_path / "i")
+    s.set_models(MODELS, DIMS)
+    s.upsert(catalog_docs())
+    db = next((tmp_path / "i").glob("index-*.sqlite"))
+    s.close()
+    reader = EmbeddedStore(tmp_path / "i", create=False)
+    with open(db, "r+b") as f:          # scribble over the pages behind the header
+        f.seek(4096)
+        f.write(b"\x00garbage" * 4096)
+    for wal in (tmp_path / "i").glob("*-wal"):
+        wal.write_bytes(b"")
+    with pytest.raises(StoreError, match="rebuild"):
+        for _ in range(3):
+            reader.bm25(["yoga"], 5)
+            reader.get(["p1", "p2"])
+            reader.knn("text", catalog_docs()[0].text_vector, 3)

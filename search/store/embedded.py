@@ -1,10 +1,29 @@
 """The embedded on-disk store (the default backend; no server to install).
 
-One SQLite database holds documents, filter columns, vectors and an FTS5 index over the
-pre-analysed tokens; every write call is one transaction, so a crash mid-write leaves the
-last committed state. FTS5's ``bm25()`` (k1=1.2, b=0.75) ranks the tokens. Vectors are
-also kept in memory as one matrix per field for exact cosine kNN; the matrix is reloaded
-when another connection (the indexer) commits (``PRAGMA data_version``).
+One SQLite database is the source of truth: documents with their filter columns, an FTS5
+index over the pre-analysed tokens (``bm25()``, k1=1.2, b=0.75), vectors as float32 BLOBs
+(one table per field) and ``vlog``, a log of the rows each write touched. Every write
+call is one transaction, so a crash mid-write leaves the last committed state.
+
+Searching uses an in-memory view of the database, rebuilt or updated whenever the
+generation changes (any connection's commit, e.g. the indexer process):
+
+* filter columns as numpy arrays, so filters are evaluated in memory (no table scans);
+* per vector field, either an exact float32 matrix (fewer than ``ann_min`` vectors,
+  20,000 by default) or an HNSW graph (usearch, vectors held as float16) whose candidates
+  are re-scored exactly from the float32 vectors in SQLite. Filtered queries over few
+  documents are answered exactly over those documents; otherwise the graph is searched
+  with oversampling and post-filtered, falling back to exact search when too few survive.
+
+The view follows the log: after a commit elsewhere it re-reads only the rows logged
+since its position. A graph is saved beside the database (``<db>.<field>.s<seq>.usearch``,
+``seq`` = the log position it reflects) so another process or a restart loads it and
+applies the log from there instead of building it again. ``warm()`` brings the view and
+the saved graphs up to date (the indexer calls it after a run; ``rebuilding()`` does it
+before the swap, so readers switch to a ready graph).
+
+Reads use one SQLite connection per thread (no lock around queries); writes go through
+one connection under a lock.
 
 Layout of the index folder: ``CURRENT`` names the live database file
 (``index-<n>.sqlite``); ``rebuilding()`` fills a new file and swaps ``CURRENT``
@@ -13,14 +32,15 @@ atomically, so readers keep answering from the old file until the swap.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
@@ -29,22 +49,45 @@ from search.store.base import (
     Filters, Hit, IndexDoc, IndexInfo, ModelMismatchError, Store, StoreError, VectorField,
 )
 
+LAYOUT_VERSION = 2
+
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    source TEXT NOT NULL,
-    tokens TEXT NOT NULL,
     category TEXT, price_min REAL, moq INTEGER, region TEXT, ship_within_hours INTEGER,
     factory TEXT, brand TEXT, labels TEXT NOT NULL DEFAULT ' ',
-    text_vector BLOB, image_vector BLOB
+    content_hash TEXT NOT NULL,
+    tokens TEXT NOT NULL,
+    source TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS docs_kind ON docs(kind);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(tokens, tokenize = 'ascii');
+CREATE TABLE IF NOT EXISTS vec_text (rowid INTEGER PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS vec_image (rowid INTEGER PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS vlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, rid INTEGER NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(tokens, content='docs', content_rowid='rowid', tokenize='ascii');
 """
+
+# Filter columns kept in memory, in this order (after rowid) in ``_FILTER_SELECT``.
+_STR_COLS = ("kind", "category", "region", "factory", "brand", "labels")
+_NUM_COLS = ("price_min", "moq", "ship_within_hours")
+_FILTER_SELECT = "SELECT rowid, kind, category, region, factory, brand, labels, price_min, moq, ship_within_hours FROM docs"
+
+#: Vector fields with fewer vectors than this are searched exactly (brute force).
+ANN_MIN = int(os.environ.get("DUPE_ANN_MIN", "20000"))
+#: With an HNSW graph, a filter leaving at most this many documents is answered exactly.
+EXACT_SUBSET_MAX = 4096
+#: Log entries kept; a reader further behind rebuilds its view from scratch.
+VLOG_KEEP = 2_000_000
+VLOG_PRUNE_STEP = 10_000
+#: Graph parameters (usearch): neighbours per node, build and search beam widths.
+HNSW_CONNECTIVITY = 16
+HNSW_EXPANSION_ADD = 128
+HNSW_EXPANSION_SEARCH = 96
+#: ANN candidates re-scored exactly beyond k.
+RERANK_EXTRA = 20
 
 
 def filter_sql(f: Filters) -> tuple[str, list[Any]]:
@@ -85,25 +128,283 @@ def fts_match(tokens: Sequence[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens if t)
 
 
-@dataclass
-class _Matrix:
-    rowids: np.ndarray          # sorted int64
-    ids: list[str]
-    vectors: np.ndarray         # (n, dim) float32
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _guarded(fn: _F) -> _F:
+    """SQLite errors on an open index become ``StoreError`` (corruption: rebuild it)."""
+    @functools.wraps(fn)
+    def wrapper(self: "EmbeddedStore", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except sqlite3.OperationalError as e:
+            if "malformed" in str(e) or "not a database" in str(e):
+                raise StoreError(f"index at {self.path} is corrupt ({e}): rebuild it "
+                                 f"(dupe index CATALOG_DIR --rebuild)") from None
+            raise StoreError(f"index at {self.path} cannot be used right now ({e})") from None
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"index at {self.path} is unreadable or corrupt ({e}): rebuild it "
+                             f"(dupe index CATALOG_DIR --rebuild)") from None
+    return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One read transaction: every query inside sees the same committed state."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
 
 
 def _vec_blob(v: np.ndarray | None) -> bytes | None:
     return None if v is None else np.asarray(v, dtype=np.float32).tobytes()
 
 
-class EmbeddedStore(Store):
-    """``EmbeddedStore(path)`` opens (or, with ``create=True``, creates) the index folder."""
+class _RWLock:
+    """Many readers or one writer; a waiting writer blocks new readers."""
 
-    def __init__(self, path: str | Path, *, create: bool = True, _db_file: Path | None = None) -> None:
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._waiting = 0
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+# -- the in-memory view -----------------------------------------------------------------
+
+@dataclass
+class _Vectors:
+    """The vectors of one field: an exact matrix (by position) or an HNSW graph (by rowid)."""
+    name: str
+    dim: int
+    has: np.ndarray                          # bool by position: this row has a vector
+    count: int = 0
+    mat: np.ndarray | None = None            # float32 (capacity, dim), exact mode
+    ann: Any = None                          # usearch Index keyed by rowid, ANN mode
+    lock: threading.Lock = field(default_factory=threading.Lock)   # usearch calls, one at a time
+    saved_seq: int = -1                      # log position of the graph file on disk
+    origin: str = ""                         # "built" or "loaded" (graph), "matrix" (exact)
+    changed_since_save: int = 0
+
+
+class _View:
+    """Filter columns and vectors of one database file at log position ``seq``."""
+
+    def __init__(self, db_file: Path, dims: dict[str, int]) -> None:
+        self.db_file = db_file
+        self.seq = 0
+        self.generation: int | None = None
+        self.dims = dict(dims)
+        self.cap = 0
+        self.top = 0                                     # positions in use are < top
+        self.free: list[int] = []
+        self.pos_of = np.full(0, -1, dtype=np.int64)     # rowid -> position
+        self.rowid = np.zeros(0, dtype=np.int64)         # position -> rowid
+        self.alive = np.zeros(0, dtype=bool)
+        self.count = 0
+        self.str_cols = {c: np.zeros(0, dtype=np.int32) for c in _STR_COLS}
+        self.num_cols = {c: np.zeros(0, dtype=np.float64) for c in _NUM_COLS}
+        self.vocab: dict[str, dict[str, int]] = {c: {} for c in _STR_COLS}
+        self.vectors = {f: _Vectors(f, int(dims.get(f, 0)), np.zeros(0, dtype=bool)) for f in schema.VECTOR_FIELDS}
+        self.masks: dict[tuple[str | None, Filters], tuple[np.ndarray, int]] = {}
+
+    # positions ---------------------------------------------------------------------
+    def _grow(self, need: int) -> None:
+        cap = max(1024, self.cap)
+        while cap < need:
+            cap *= 2
+        if cap == self.cap:
+            return
+
+        def grow(a: np.ndarray, fill: Any) -> np.ndarray:
+            out = np.full((cap, *a.shape[1:]), fill, dtype=a.dtype)
+            out[:a.shape[0]] = a
+            return out
+        self.rowid = grow(self.rowid, 0)
+        self.alive = grow(self.alive, False)
+        for c in _STR_COLS:
+            self.str_cols[c] = grow(self.str_cols[c], -1)
+        for c in _NUM_COLS:
+            self.num_cols[c] = grow(self.num_cols[c], np.nan)
+        for v in self.vectors.values():
+            v.has = grow(v.has, False)
+            if v.mat is not None:
+                v.mat = grow(v.mat, 0.0)
+        self.cap = cap
+
+    def position(self, rowid: int) -> int | None:
+        return int(self.pos_of[rowid]) if 0 <= rowid < self.pos_of.shape[0] and self.pos_of[rowid] >= 0 else None
+
+    def set_row(self, row: Sequence[Any]) -> int:
+        rowid = int(row[0])
+        pos = self.position(rowid)
+        if pos is None:
+            pos = self.free.pop() if self.free else self.top
+            if pos == self.top:
+                self.top += 1
+                self._grow(self.top)
+            if rowid >= self.pos_of.shape[0]:
+                grown = np.full(max(rowid + 1, 2 * self.pos_of.shape[0], 1024), -1, dtype=np.int64)
+                grown[:self.pos_of.shape[0]] = self.pos_of
+                self.pos_of = grown
+            self.pos_of[rowid] = pos
+            self.rowid[pos] = rowid
+            self.alive[pos] = True
+            self.count += 1
+        for i, c in enumerate(_STR_COLS, start=1):
+            val = row[i]
+            if val is None:
+                self.str_cols[c][pos] = -1
+            else:
+                vocab = self.vocab[c]
+                code = vocab.get(val)
+                if code is None:
+                    code = vocab[val] = len(vocab)
+                self.str_cols[c][pos] = code
+        for i, c in enumerate(_NUM_COLS, start=1 + len(_STR_COLS)):
+            self.num_cols[c][pos] = np.nan if row[i] is None else float(row[i])
+        return pos
+
+    def remove_row(self, rowid: int) -> None:
+        pos = self.position(rowid)
+        if pos is None:
+            return
+        for v in self.vectors.values():
+            self.set_vector(v, rowid, None)
+        self.alive[pos] = False
+        for c in _STR_COLS:
+            self.str_cols[c][pos] = -1
+        self.pos_of[rowid] = -1
+        self.free.append(pos)
+        self.count -= 1
+
+    def set_vector(self, v: _Vectors, rowid: int, vec: np.ndarray | None) -> None:
+        pos = self.position(rowid)
+        if pos is None:
+            return
+        had = bool(v.has[pos])
+        if vec is None:
+            if had:
+                v.has[pos] = False
+                v.count -= 1
+                if v.ann is not None:
+                    v.ann.remove(rowid)
+                v.changed_since_save += 1
+            return
+        if v.ann is not None:
+            if had:
+                v.ann.remove(rowid)
+            v.ann.add(rowid, vec)
+            v.changed_since_save += 1
+        else:
+            v.mat[pos] = vec
+        if not had:
+            v.has[pos] = True
+            v.count += 1
+
+    # filters -----------------------------------------------------------------------
+    def mask(self, f: Filters, vector_field: str | None) -> tuple[np.ndarray, int]:
+        """Bool by position: live rows passing the filters (and holding a vector of the
+        field, if given), and how many there are. ``f.ids`` must be resolved by the caller."""
+        key = (vector_field, f)
+        hit = self.masks.get(key)
+        if hit is not None:
+            return hit
+        n = self.top
+        m = (self.vectors[vector_field].has[:n] if vector_field else self.alive[:n]).copy()
+        for col, val in (("kind", f.kind), ("category", f.category), ("region", f.region),
+                         ("factory", f.factory), ("brand", f.brand)):
+            if val is not None:
+                code = self.vocab[col].get(val)
+                if code is None:
+                    m[:] = False
+                    break
+                m &= self.str_cols[col][:n] == code
+        with np.errstate(invalid="ignore"):
+            for col, val, ge in (("price_min", f.price_min, True), ("price_min", f.price_max, False),
+                                 ("moq", f.moq_max, False), ("ship_within_hours", f.ship_within_max, False)):
+                if val is not None:
+                    arr = self.num_cols[col][:n]
+                    m &= (arr >= float(val)) if ge else (arr <= float(val))
+        if f.labels:
+            wanted = [f" {label} " for label in f.labels]
+            codes = [code for s, code in self.vocab["labels"].items() if any(w in s for w in wanted)]
+            m &= np.isin(self.str_cols["labels"][:n], np.asarray(codes, dtype=np.int32))
+        out = (m, int(m.sum()))
+        if len(self.masks) > 32:
+            self.masks.clear()
+        self.masks[key] = out
+        return out
+
+
+def _hnsw(dim: int) -> Any:
+    from usearch.index import Index, MetricKind
+    return Index(ndim=dim, metric=MetricKind.IP, dtype="f16", connectivity=HNSW_CONNECTIVITY,
+                 expansion_add=HNSW_EXPANSION_ADD, expansion_search=HNSW_EXPANSION_SEARCH)
+
+
+def _graph_files(db_file: Path, field: str) -> list[tuple[int, Path]]:
+    """Saved graphs of one field of one database, newest first."""
+    out = []
+    for p in db_file.parent.glob(f"{db_file.name}.{field}.s*.usearch"):
+        seq = p.name[len(db_file.name) + len(field) + 3:-len(".usearch")]
+        if seq.isdigit():
+            out.append((int(seq), p))
+    return sorted(out, reverse=True)
+
+
+class EmbeddedStore(Store):
+    """``EmbeddedStore(path)`` opens (or, with ``create=True``, creates) the index folder.
+
+    ``ann_min``: vector fields with at least this many vectors use an HNSW graph.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True, ann_min: int | None = None,
+                 _db_file: Path | None = None) -> None:
         self.path = Path(path)
-        self._lock = threading.RLock()
-        self._matrices: dict[str, _Matrix] = {}
-        self._data_version: int | None = None
+        self.ann_min = ANN_MIN if ann_min is None else int(ann_min)
+        self._lock = threading.RLock()           # writes and connection switches
+        self._rw = _RWLock()                     # the in-memory view
+        self._view: _View | None = None
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._closed = False
         # A store being rebuilt is pinned to its new file until the swap.
         self._pinned = _db_file is not None
         if _db_file is not None:
@@ -131,10 +432,15 @@ class EmbeddedStore(Store):
             conn = sqlite3.connect(db_file, check_same_thread=False, isolation_level=None, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            cols = {r[1] for r in conn.execute("PRAGMA table_info(docs)")}
+            if cols and "text_vector" in cols:
+                raise StoreError(f"index at {self.path} was built by an older version of this program: "
+                                 f"rebuild it (dupe index CATALOG_DIR --rebuild)")
             conn.executescript(_DDL)
             version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if version is None:
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(schema.SCHEMA_VERSION),))
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('layout', ?)", (str(LAYOUT_VERSION),))
             elif int(version[0]) != schema.SCHEMA_VERSION:
                 raise StoreError(f"index at {self.path} has schema version {version[0]}, this program "
                                  f"needs {schema.SCHEMA_VERSION}: rebuild it (dupe index --rebuild)")
@@ -143,8 +449,8 @@ class EmbeddedStore(Store):
             raise StoreError(f"index at {self.path} is unreadable or corrupt ({e}): rebuild it "
                              f"(dupe index CATALOG_DIR --rebuild)") from None
 
-    def _refresh(self) -> None:
-        """Follow a rebuild (a new CURRENT) and drop cached vectors after outside commits."""
+    def _follow(self) -> None:
+        """Follow a rebuild by another connection (a new CURRENT)."""
         if self._pinned:
             return
         try:
@@ -152,51 +458,88 @@ class EmbeddedStore(Store):
         except OSError:
             return
         if name and self.path / name != self._db_file:
-            new = self._connect(self.path / name)
-            old, self._conn, self._db_file = self._conn, new, self.path / name
-            self._matrices.clear()
-            old.close()
-        # data_version changes when another connection (e.g. the indexer process) commits.
-        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._data_version:
-            self._data_version = version
-            self._matrices.clear()
+            with self._lock:
+                if self.path / name != self._db_file:
+                    new = self._connect(self.path / name)
+                    old, self._conn, self._db_file = self._conn, new, self.path / name
+                    old.close()
+
+    def _rconn(self) -> tuple[sqlite3.Connection, Path]:
+        """This thread's read connection to the live database file."""
+        if self._closed:
+            raise StoreError("the index is closed")
+        self._follow()
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.file != self._db_file:
+            if conn is not None:
+                with self._lock:
+                    if conn in self._readers:
+                        self._readers.remove(conn)
+                conn.close()
+            db_file = self._db_file
+            try:
+                conn = sqlite3.connect(db_file, check_same_thread=False, isolation_level=None, timeout=30)
+                conn.execute("PRAGMA query_only=1")
+                conn.execute("PRAGMA cache_size=-32768")
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"index at {self.path} is unreadable ({e})") from None
+            local.conn, local.file = conn, db_file
+            with self._lock:
+                self._readers.append(conn)
+        return conn, local.file
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._follow()
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                self._conn.execute(
+                    "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) "
+                    "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+                self._prune_log(self._conn)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute(
-                "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) "
-                "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
             self._conn.execute("COMMIT")
-            self._matrices.clear()
 
-    def _meta(self, key: str) -> Any:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    @staticmethod
+    def _prune_log(c: sqlite3.Connection) -> None:
+        """Keep the last ``VLOG_KEEP`` log entries (pruning in steps of ``VLOG_PRUNE_STEP``)."""
+        cut = (c.execute("SELECT max(seq) FROM vlog").fetchone()[0] or 0) - VLOG_KEEP
+        if cut <= 0:
+            return
+        pruned = int(EmbeddedStore._meta(c, "vlog_pruned") or 0)
+        if cut - pruned >= VLOG_PRUNE_STEP:
+            c.execute("DELETE FROM vlog WHERE seq <= ?", (cut,))
+            c.execute("INSERT INTO meta VALUES ('vlog_pruned', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                      (str(cut),))
+
+    @staticmethod
+    def _meta(conn: sqlite3.Connection, key: str) -> Any:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
     # -- Store interface -------------------------------------------------------------
+    @_guarded
     def info(self) -> IndexInfo:
-        with self._lock:
-            self._refresh()
-            count = self._conn.execute("SELECT count(*) FROM docs").fetchone()[0]
-            return IndexInfo(count=count, models=self._meta("models") or {}, dims=self._meta("dims") or {},
-                             generation=int(self._meta("generation") or 0))
+        conn, _ = self._rconn()
+        with _snapshot(conn):
+            count = conn.execute("SELECT count(*) FROM docs").fetchone()[0]
+            return IndexInfo(count=count, models=self._meta(conn, "models") or {}, dims=self._meta(conn, "dims") or {},
+                             generation=int(self._meta(conn, "generation") or 0))
 
+    @_guarded
     def generation(self) -> int:
-        with self._lock:
-            self._refresh()
-            return int(self._meta("generation") or 0)
+        conn, _ = self._rconn()
+        return int(self._meta(conn, "generation") or 0)
 
+    @_guarded
     def set_models(self, models: dict[str, str], dims: dict[str, int]) -> None:
         with self._tx() as c:
-            current = self._meta("models")
+            current = self._meta(c, "models")
             if current and current != models and c.execute("SELECT 1 FROM docs LIMIT 1").fetchone():
                 raise ModelMismatchError(_mismatch(current, models))
             for key, val in (("models", models), ("dims", dims)):
@@ -209,38 +552,56 @@ class EmbeddedStore(Store):
         if current and {k: current[k] for k in wanted} != wanted:
             raise ModelMismatchError(_mismatch(current, models))
 
+    _DOC_COLS = ("id", "kind", "category", "price_min", "moq", "region", "ship_within_hours", "factory", "brand",
+                 "labels", "content_hash", "tokens", "source")
+
+    @_guarded
     def upsert(self, docs: Sequence[IndexDoc]) -> None:
         if not docs:
             return
+        insert = f"INSERT INTO docs ({', '.join(self._DOC_COLS)}) VALUES ({','.join('?' * len(self._DOC_COLS))})"
+        update = f"UPDATE docs SET {', '.join(c + ' = ?' for c in self._DOC_COLS[1:])} WHERE rowid = ?"
         with self._tx() as c:
             for d in docs:
-                old = c.execute("SELECT rowid FROM docs WHERE id = ?", (d.id,)).fetchone()
-                if old:
-                    c.execute("DELETE FROM fts WHERE rowid = ?", old)
-                    c.execute("DELETE FROM docs WHERE rowid = ?", old)
                 tokens = " ".join(d.tokens)
-                cur = c.execute(
-                    "INSERT INTO docs (id, kind, content_hash, source, tokens, category, price_min, moq, region,"
-                    " ship_within_hours, factory, brand, labels, text_vector, image_vector)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (d.id, d.kind, d.content_hash, json.dumps(d.source, ensure_ascii=False), tokens, d.category,
-                     d.price_min, d.moq, d.region, d.ship_within_hours, d.factory, d.brand,
-                     " " + " ".join(d.labels) + " ", _vec_blob(d.text_vector), _vec_blob(d.image_vector)))
-                c.execute("INSERT INTO fts (rowid, tokens) VALUES (?, ?)", (cur.lastrowid, tokens))
+                vals = (d.id, d.kind, d.category, d.price_min, d.moq, d.region, d.ship_within_hours, d.factory,
+                        d.brand, " " + " ".join(d.labels) + " ", d.content_hash, tokens,
+                        json.dumps(d.source, ensure_ascii=False))
+                old = c.execute("SELECT rowid, tokens FROM docs WHERE id = ?", (d.id,)).fetchone()
+                if old:
+                    rid = old[0]
+                    c.execute(update, (*vals[1:], rid))
+                    if old[1] != tokens:
+                        c.execute("INSERT INTO fts (fts, rowid, tokens) VALUES ('delete', ?, ?)", old)
+                        c.execute("INSERT INTO fts (rowid, tokens) VALUES (?, ?)", (rid, tokens))
+                else:
+                    rid = c.execute(insert, vals).lastrowid
+                    c.execute("INSERT INTO fts (rowid, tokens) VALUES (?, ?)", (rid, tokens))
+                for name in schema.VECTOR_FIELDS:
+                    blob = _vec_blob(getattr(d, f"{name}_vector"))
+                    if blob is None:
+                        c.execute(f"DELETE FROM vec_{name} WHERE rowid = ?", (rid,))
+                    else:
+                        c.execute(f"INSERT OR REPLACE INTO vec_{name} (rowid, v) VALUES (?, ?)", (rid, blob))
+                c.execute("INSERT INTO vlog (rid) VALUES (?)", (rid,))
 
+    @_guarded
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         if not ids:
             return
         with self._tx() as c:
             for i in ids:
-                row = c.execute("SELECT rowid FROM docs WHERE id = ?", (i,)).fetchone()
+                row = c.execute("SELECT rowid, tokens FROM docs WHERE id = ?", (i,)).fetchone()
                 if row:
-                    c.execute("DELETE FROM fts WHERE rowid = ?", row)
-                    c.execute("DELETE FROM docs WHERE rowid = ?", row)
+                    c.execute("INSERT INTO fts (fts, rowid, tokens) VALUES ('delete', ?, ?)", row)
+                    c.execute("DELETE FROM docs WHERE rowid = ?", (row[0],))
+                    for name in schema.VECTOR_FIELDS:
+                        c.execute(f"DELETE FROM vec_{name} WHERE rowid = ?", (row[0],))
+                    c.execute("INSERT INTO vlog (rid) VALUES (?)", (row[0],))
 
-    _COLUMNS = ("id, kind, content_hash, source, tokens, category, price_min, moq, region,"
-                " ship_within_hours, factory, brand, labels")
+    _COLUMNS = ("d.id, d.kind, d.content_hash, d.source, d.tokens, d.category, d.price_min, d.moq, d.region,"
+                " d.ship_within_hours, d.factory, d.brand, d.labels")
 
     @staticmethod
     def _row_doc(r: Sequence[Any]) -> IndexDoc:
@@ -251,84 +612,374 @@ class EmbeddedStore(Store):
                         text_vector=vec(r[13]) if len(r) > 13 else None,
                         image_vector=vec(r[14]) if len(r) > 14 else None)
 
+    @_guarded
     def get(self, ids: Sequence[str]) -> list[IndexDoc | None]:
-        with self._lock:
-            self._refresh()
-            found: dict[str, IndexDoc] = {}
-            for chunk in _chunks(list(ids), 500):
-                rows = self._conn.execute(
-                    f"SELECT {self._COLUMNS}, text_vector, image_vector FROM docs"
-                    f" WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+        conn, _ = self._rconn()
+        found: dict[str, IndexDoc] = {}
+        with _snapshot(conn):
+            for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+                rows = conn.execute(
+                    f"SELECT {self._COLUMNS}, t.v, i.v FROM docs d LEFT JOIN vec_text t ON t.rowid = d.rowid"
+                    f" LEFT JOIN vec_image i ON i.rowid = d.rowid"
+                    f" WHERE d.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
                 for r in rows:
                     found[r[0]] = self._row_doc(r)
-            return [found.get(i) for i in ids]
+        return [found.get(i) for i in ids]
 
+    @_guarded
     def scan(self, kind: str) -> list[IndexDoc]:
-        with self._lock:
-            self._refresh()
-            rows = self._conn.execute(f"SELECT {self._COLUMNS} FROM docs WHERE kind = ? ORDER BY id", (kind,))
-            return [self._row_doc(r) for r in rows.fetchall()]
+        conn, _ = self._rconn()
+        rows = conn.execute(f"SELECT {self._COLUMNS} FROM docs d WHERE d.kind = ? ORDER BY d.id", (kind,))
+        return [self._row_doc(r) for r in rows.fetchall()]
 
+    @_guarded
     def hashes(self) -> dict[str, str]:
-        with self._lock:
-            self._refresh()
-            return dict(self._conn.execute("SELECT id, content_hash FROM docs").fetchall())
+        conn, _ = self._rconn()
+        return dict(conn.execute("SELECT id, content_hash FROM docs").fetchall())
 
+    @_guarded
     def bm25(self, tokens: Sequence[str], k: int, filters: Filters = Filters()) -> list[Hit]:
         expr = fts_match(tokens)
         if not expr or k <= 0:
             return []
+        conn, db_file = self._rconn()
+        if filters.ids is None:
+            with self._viewing(conn, db_file) as view:
+                allowed, m = view.mask(filters, None)
+                if m == 0:
+                    return []
+                pos_of = view.pos_of
+                limit = k if m == view.count else min(view.count, int(k * view.count / m * 1.2) + 16)
+                rows = conn.execute("SELECT rowid, -bm25(fts) FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT ?",
+                                    (expr, limit)).fetchall()
+                kept = []
+                for rid, score in rows:
+                    pos = pos_of[rid] if rid < pos_of.shape[0] else -1
+                    if pos >= 0 and allowed[pos]:
+                        kept.append((rid, score))
+            if len(kept) >= k or len(rows) < limit:
+                kept = kept[:k]
+                ids = self._ids(conn, [r for r, _ in kept])
+                return [Hit(ids[r], float(s)) for r, s in kept if r in ids]
         where, args = filter_sql(filters)
-        with self._lock:
-            self._refresh()
-            rows = self._conn.execute(
-                f"SELECT d.id, -bm25(fts) FROM fts JOIN docs d ON d.rowid = fts.rowid"
-                f" WHERE fts MATCH ? AND {where} ORDER BY bm25(fts) LIMIT ?", [expr, *args, k]).fetchall()
+        rows = conn.execute(
+            f"SELECT d.id, -bm25(fts) FROM fts JOIN docs d ON d.rowid = fts.rowid"
+            f" WHERE fts MATCH ? AND {where} ORDER BY bm25(fts) LIMIT ?", [expr, *args, k]).fetchall()
         return [Hit(i, float(s)) for i, s in rows]
 
+    @staticmethod
+    def _ids(conn: sqlite3.Connection, rowids: Sequence[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for chunk in _chunks(list(rowids), 500):
+            out.update(conn.execute(f"SELECT rowid, id FROM docs WHERE rowid IN ({','.join('?' * len(chunk))})",
+                                    [int(r) for r in chunk]).fetchall())
+        return out
+
+    def _vectors_of(self, conn: sqlite3.Connection, name: str, rowids: Sequence[int], dim: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Float32 vectors of these rows from SQLite (rows without one are left out)."""
+        got_ids: list[int] = []
+        blobs: list[bytes] = []
+        for chunk in _chunks([int(r) for r in rowids], 500):
+            for rid, blob in conn.execute(f"SELECT rowid, v FROM vec_{name} WHERE rowid IN "
+                                          f"({','.join('?' * len(chunk))})", chunk):
+                got_ids.append(rid)
+                blobs.append(blob)
+        if not blobs:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=np.float32)
+        return (np.asarray(got_ids, dtype=np.int64),
+                np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1))
+
+    @_guarded
     def knn(self, field: VectorField, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[Hit]:
         if field not in schema.VECTOR_FIELDS:
             raise ValueError(f"unknown vector field {field!r}")
         if k <= 0:
             return []
-        with self._lock:
-            self._refresh()
-            m = self._matrix(field)
-            if not m.ids:
+        conn, db_file = self._rconn()
+        q = np.asarray(vector, dtype=np.float32)
+        with self._viewing(conn, db_file) as view:
+            vecs = view.vectors[field]
+            if vecs.count == 0:
                 return []
-            q = np.asarray(vector, dtype=np.float32)
-            if q.shape != (m.vectors.shape[1],):
+            if q.shape != (vecs.dim,):
                 raise ValueError(f"query vector has shape {q.shape}, index '{field}' vectors have "
-                                 f"{m.vectors.shape[1]} dimensions")
-            where, args = filter_sql(filters)
-            if where == "1":
-                positions = None
+                                 f"{vecs.dim} dimensions")
+            allowed, m = view.mask(replace_ids(filters), field)
+            if filters.ids is not None:
+                allowed = allowed & self._id_mask(conn, view, filters.ids)
+                m = int(allowed.sum())
+            if m == 0:
+                return []
+            k = min(k, m)
+            if vecs.ann is None:
+                rowids, scores = _exact(view, vecs, q, k, allowed, m)
+            elif m <= EXACT_SUBSET_MAX:
+                rowids, scores = self._exact_sql(conn, field, view.rowid[np.flatnonzero(allowed)], q, k, vecs.dim)
             else:
-                allowed = np.fromiter((r for (r,) in self._conn.execute(
-                    f"SELECT d.rowid FROM docs d WHERE {where} AND d.{field}_vector IS NOT NULL", args)),
-                    dtype=np.int64)
-                positions = np.searchsorted(m.rowids, np.sort(allowed))
-                if positions.size == 0:
-                    return []
-        vecs = m.vectors if positions is None else m.vectors[positions]
-        scores = vecs @ q
-        k = min(k, scores.shape[0])
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        idx = top if positions is None else positions[top]
-        return [Hit(m.ids[i], float(scores[j])) for i, j in zip(idx, top)]
+                rowids, scores = self._ann(conn, view, vecs, q, k, allowed, m)
+        ids = self._ids(conn, rowids)
+        return [Hit(ids[r], float(s)) for r, s in zip(rowids, scores) if r in ids]
 
-    def _matrix(self, field: str) -> _Matrix:
-        if field not in self._matrices:
-            rows = self._conn.execute(
-                f"SELECT rowid, id, {field}_vector FROM docs WHERE {field}_vector IS NOT NULL ORDER BY rowid").fetchall()
-            dim = (self._meta("dims") or {}).get(field, 0)
-            if rows:
-                vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-            else:
-                vectors = np.zeros((0, dim), dtype=np.float32)
-            self._matrices[field] = _Matrix(np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows], vectors)
-        return self._matrices[field]
+    def _id_mask(self, conn: sqlite3.Connection, view: _View, ids: Sequence[str]) -> np.ndarray:
+        mask = np.zeros(view.top, dtype=bool)
+        for chunk in _chunks(list(ids), 500):
+            for (rid,) in conn.execute(f"SELECT rowid FROM docs WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                pos = view.position(rid)
+                if pos is not None:
+                    mask[pos] = True
+        return mask
+
+    def _exact_sql(self, conn: sqlite3.Connection, field: str, rowids: np.ndarray, q: np.ndarray, k: int,
+                   dim: int) -> tuple[list[int], list[float]]:
+        got, vectors = self._vectors_of(conn, field, rowids, dim)
+        if not got.size:
+            return [], []
+        scores = vectors @ q
+        return _top(got, scores, k)
+
+    def _ann(self, conn: sqlite3.Connection, view: _View, vecs: _Vectors, q: np.ndarray, k: int,
+             allowed: np.ndarray, m: int) -> tuple[list[int], list[float]]:
+        want = k + RERANK_EXTRA
+        count = min(vecs.count, want if m >= vecs.count else int(want * vecs.count / m * 1.3) + 16)
+        while True:
+            with vecs.lock:
+                found = vecs.ann.search(q, count)
+            keys = np.asarray(found.keys, dtype=np.int64)
+            pos = view.pos_of[keys]
+            keys = keys[(pos >= 0) & allowed[np.maximum(pos, 0)]]
+            if keys.size >= min(want, m) or count >= vecs.count:
+                break
+            if count * 4 >= vecs.count and m <= 8 * EXACT_SUBSET_MAX:
+                return self._exact_sql(conn, vecs.name, view.rowid[np.flatnonzero(allowed)], q, k, vecs.dim)
+            count = min(vecs.count, count * 4)
+        # Re-score the candidates exactly from the float32 vectors (the graph holds float16).
+        return self._exact_sql(conn, vecs.name, keys[:want], q, k, vecs.dim)
+
+    # -- the in-memory view ------------------------------------------------------------
+    @contextlib.contextmanager
+    def _viewing(self, conn: sqlite3.Connection, db_file: Path) -> Iterator[_View]:
+        """The view of ``db_file`` (``conn``'s file), brought up to date, held for reading."""
+        gen = int(self._meta(conn, "generation") or 0)
+        view = self._view
+        if view is None or view.db_file != db_file or view.generation != gen:
+            with self._rw.write():
+                view = self._view
+                if view is None or view.db_file != db_file:
+                    self._view = None          # free the old view before building the new one
+                    self._view = self._load(conn, db_file)
+                elif view.generation != gen:
+                    self._catch_up(conn, view)
+        with self._rw.read():
+            yield self._view  # type: ignore[misc]
+
+    def _load(self, conn: sqlite3.Connection, db_file: Path) -> _View:
+        with _snapshot(conn):
+            seq, pruned, gen = self._log_position(conn)
+            view = _View(db_file, self._meta(conn, "dims") or {})
+            view.seq, view.generation = seq, gen
+            for row in conn.execute(_FILTER_SELECT):
+                view.set_row(row)
+            for name, vecs in view.vectors.items():
+                count = conn.execute(f"SELECT count(*) FROM vec_{name}").fetchone()[0]
+                if count >= self.ann_min:
+                    self._load_graph(conn, view, vecs, seq, pruned)
+                else:
+                    self._load_matrix(conn, view, vecs)
+        return view
+
+    @staticmethod
+    def _log_position(conn: sqlite3.Connection) -> tuple[int, int, int]:
+        seq = conn.execute("SELECT max(seq) FROM vlog").fetchone()[0] or 0
+        pruned = int(EmbeddedStore._meta(conn, "vlog_pruned") or 0)
+        gen = int(EmbeddedStore._meta(conn, "generation") or 0)
+        return seq, pruned, gen
+
+    def _scan_vectors(self, conn: sqlite3.Connection, name: str, dim: int, chunk: int = 50_000
+                      ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        cur = conn.execute(f"SELECT rowid, v FROM vec_{name} ORDER BY rowid")
+        while True:
+            rows = cur.fetchmany(chunk)
+            if not rows:
+                return
+            yield (np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+                   np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1))
+
+    def _load_matrix(self, conn: sqlite3.Connection, view: _View, vecs: _Vectors) -> None:
+        vecs.ann, vecs.origin = None, "matrix"
+        vecs.mat = None
+        vecs.has[:] = False
+        vecs.count = 0
+        for rowids, block in self._scan_vectors(conn, vecs.name, vecs.dim):
+            if vecs.mat is None:
+                vecs.dim = block.shape[1]
+                vecs.mat = np.zeros((view.cap, vecs.dim), dtype=np.float32)
+            pos = view.pos_of[rowids]
+            vecs.mat[pos] = block
+            vecs.has[pos] = True
+            vecs.count += len(rowids)
+        if vecs.mat is None:
+            vecs.mat = np.zeros((view.cap, vecs.dim), dtype=np.float32)
+
+    def _load_graph(self, conn: sqlite3.Connection, view: _View, vecs: _Vectors, seq: int, pruned: int) -> None:
+        """Load the newest saved graph the log can bring up to ``seq``, else build one."""
+        vecs.mat = None
+        for saved, path in _graph_files(view.db_file, vecs.name):
+            if saved > seq or saved < pruned:
+                continue
+            try:
+                from usearch.index import Index
+                index = Index.restore(str(path))
+            except Exception:  # noqa: BLE001 - a missing or damaged file: build instead
+                continue
+            if index is None or index.ndim != vecs.dim and vecs.dim:
+                continue
+            vecs.ann, vecs.dim = index, index.ndim
+            vecs.has[:] = False
+            rowids = np.asarray(index.keys, dtype=np.int64) if len(index) else np.zeros(0, dtype=np.int64)
+            ok = rowids.size == 0 or (rowids.max() < view.pos_of.shape[0] and (view.pos_of[rowids] >= 0).all())
+            changed = [r for (r,) in conn.execute(
+                "SELECT DISTINCT rid FROM vlog WHERE seq > ? AND seq <= ?", (saved, seq))]
+            if not ok:
+                # Rows gone since the save must be among the changed ones; anything else is damage.
+                known = rowids[(rowids < view.pos_of.shape[0])]
+                gone = set(rowids.tolist()) - set(known[view.pos_of[known] >= 0].tolist())
+                if not gone <= set(changed):
+                    continue
+                for r in gone:
+                    index.remove(int(r))
+                rowids = np.asarray(index.keys, dtype=np.int64) if len(index) else np.zeros(0, dtype=np.int64)
+            vecs.has[view.pos_of[rowids]] = True
+            vecs.count = int(rowids.size)
+            self._apply_vectors(conn, view, vecs, changed)
+            total = conn.execute(f"SELECT count(*) FROM vec_{vecs.name}").fetchone()[0]
+            if vecs.count != total:
+                continue                        # not what the log promised: build instead
+            vecs.saved_seq, vecs.origin = saved, "loaded"
+            vecs.changed_since_save = len(changed)
+            if len(changed) > max(10_000, vecs.count // 10):
+                self._save_graph(view, vecs, seq)
+            return
+        vecs.ann = _hnsw(vecs.dim) if vecs.dim else None
+        vecs.has[:] = False
+        vecs.count = 0
+        for rowids, block in self._scan_vectors(conn, vecs.name, vecs.dim):
+            if vecs.ann is None:
+                vecs.dim = block.shape[1]
+                vecs.ann = _hnsw(vecs.dim)
+            vecs.ann.add(rowids.astype(np.uint64), block)
+            vecs.has[view.pos_of[rowids]] = True
+            vecs.count += len(rowids)
+        vecs.origin = "built"
+        self._save_graph(view, vecs, seq)
+
+    def _save_graph(self, view: _View, vecs: _Vectors, seq: int) -> None:
+        if vecs.ann is None:
+            return
+        final = view.db_file.parent / f"{view.db_file.name}.{vecs.name}.s{seq}.usearch"
+        tmp = final.with_name(final.name + f".tmp-{os.getpid()}-{threading.get_ident()}")
+        try:
+            vecs.ann.save(str(tmp))
+            os.replace(tmp, final)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            return
+        vecs.saved_seq, vecs.changed_since_save = seq, 0
+        for old_seq, p in _graph_files(view.db_file, vecs.name):
+            if old_seq < seq:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+    def _apply_vectors(self, conn: sqlite3.Connection, view: _View, vecs: _Vectors, rowids: Sequence[int]) -> None:
+        """Bring one field's vectors of these rows up to what SQLite holds now."""
+        present: set[int] = set()
+        for chunk in _chunks(list(rowids), 500):
+            got, block = self._vectors_of(conn, vecs.name, chunk, vecs.dim)
+            for r, v in zip(got.tolist(), block):
+                present.add(r)
+                if vecs.ann is None and vecs.mat is not None and vecs.mat.shape[1] != v.shape[0]:
+                    vecs.dim = v.shape[0]
+                    vecs.mat = np.zeros((view.cap, vecs.dim), dtype=np.float32)
+                if vecs.ann is None and vecs.mat is None:
+                    vecs.dim = v.shape[0]
+                    vecs.mat = np.zeros((view.cap, vecs.dim), dtype=np.float32)
+                view.set_vector(vecs, r, v)
+        for r in rowids:
+            if r not in present:
+                view.set_vector(vecs, r, None)
+
+    def _catch_up(self, conn: sqlite3.Connection, view: _View) -> None:
+        """Apply the rows logged since the view's position (or reload, if the log was pruned)."""
+        with _snapshot(conn):
+            seq, pruned, gen = self._log_position(conn)
+            dims = self._meta(conn, "dims") or {}
+            reload = pruned > view.seq or any(dims.get(f, v.dim) != v.dim and v.count for f, v in view.vectors.items())
+            if not reload:
+                self._apply_log(conn, view, seq, gen, dims)
+        if reload:
+            self._view = None
+            self._view = self._load(conn, view.db_file)
+
+    def _apply_log(self, conn: sqlite3.Connection, view: _View, seq: int, gen: int, dims: dict[str, int]) -> None:
+        for f, v in view.vectors.items():
+            if not v.count and f in dims:
+                v.dim = int(dims[f])
+        changed = [r for (r,) in conn.execute("SELECT DISTINCT rid FROM vlog WHERE seq > ? AND seq <= ?",
+                                              (view.seq, seq))]
+        for chunk in _chunks(changed, 500):
+            rows = {r[0]: r for r in conn.execute(f"{_FILTER_SELECT} WHERE rowid IN "
+                                                  f"({','.join('?' * len(chunk))})", chunk)}
+            for rid in chunk:
+                if rid in rows:
+                    view.set_row(rows[rid])
+                else:
+                    view.remove_row(rid)
+            for vecs in view.vectors.values():
+                self._apply_vectors(conn, view, vecs, [r for r in chunk if r in rows])
+        for vecs in view.vectors.values():
+            if vecs.ann is None and vecs.count >= self.ann_min:
+                self._to_graph(view, vecs, seq)
+        view.seq, view.generation = seq, gen
+        view.masks.clear()
+
+    def _to_graph(self, view: _View, vecs: _Vectors, seq: int) -> None:
+        """Switch a field that grew past ``ann_min`` from the exact matrix to a graph."""
+        pos = np.flatnonzero(vecs.has[:view.top])
+        index = _hnsw(vecs.dim)
+        for i in range(0, pos.size, 50_000):
+            p = pos[i:i + 50_000]
+            index.add(view.rowid[p].astype(np.uint64), vecs.mat[p])
+        vecs.ann, vecs.mat, vecs.origin = index, None, "built"
+        self._save_graph(view, vecs, seq)
+
+    @_guarded
+    def warm(self) -> None:
+        """Bring the in-memory view up to date and save the graphs it changed (so the
+        next process starts without building them)."""
+        conn, db_file = self._rconn()
+        with self._viewing(conn, db_file):
+            pass
+        with self._rw.write():
+            view = self._view
+            if view is None:
+                return
+            for vecs in view.vectors.values():
+                if vecs.ann is not None and (vecs.saved_seq != view.seq and vecs.changed_since_save):
+                    self._save_graph(view, vecs, view.seq)
+
+    def memory(self) -> dict[str, int]:
+        """Bytes held by the in-memory view, by part (for benchmarks and health checks)."""
+        view = self._view
+        if view is None:
+            return {}
+        out = {"columns": int(view.pos_of.nbytes + view.rowid.nbytes + view.alive.nbytes
+                              + sum(a.nbytes for a in view.str_cols.values())
+                              + sum(a.nbytes for a in view.num_cols.values()))}
+        for name, v in view.vectors.items():
+            out[name] = int(v.has.nbytes + (v.mat.nbytes if v.mat is not None else 0)
+                            + (v.ann.memory_usage if v.ann is not None else 0))
+        return out
 
     @contextlib.contextmanager
     def rebuilding(self) -> Iterator["EmbeddedStore"]:
@@ -336,11 +987,12 @@ class EmbeddedStore(Store):
             n = max([int(p.stem.split("-")[1]) for p in self.path.glob("index-*.sqlite")
                      if p.stem.split("-")[1].isdigit()] or [0]) + 1
         new_file = self.path / f"index-{n}.sqlite"
-        new = EmbeddedStore(self.path, _db_file=new_file)
+        new = EmbeddedStore(self.path, _db_file=new_file, ann_min=self.ann_min)
         # Continue the generation count, so readers caching by generation see a change.
         new._conn.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
         try:
             yield new
+            new.warm()          # readers switch to ready graphs
         except BaseException:
             new.close()
             _remove_db(new_file)
@@ -349,24 +1001,68 @@ class EmbeddedStore(Store):
         with self._lock:
             old_file = self._db_file
             self._write_current(new_file.name)
-            self._refresh()
+            self._follow()
             _remove_db(old_file)
 
     def close(self) -> None:
         with self._lock:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
+            self._closed = True
+            for conn in [self._conn, *self._readers]:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._readers.clear()
+            self._view = None
+
+
+def replace_ids(f: Filters) -> Filters:
+    """The filters without the id list (resolved separately, by SQL)."""
+    if f.ids is None:
+        return f
+    from dataclasses import replace
+    return replace(f, ids=None)
+
+
+def _top(rowids: np.ndarray, scores: np.ndarray, k: int) -> tuple[list[int], list[float]]:
+    """Best k by score, ties by rowid."""
+    k = min(k, scores.shape[0])
+    if k <= 0:
+        return [], []
+    if k < scores.shape[0]:
+        part = np.argpartition(-scores, k - 1)[:k]
+        # Keep every row tied with the k-th score, so ties are broken by rowid, not by chance.
+        kth = scores[part].min()
+        part = np.flatnonzero(scores >= kth)
+    else:
+        part = np.arange(scores.shape[0])
+    order = np.lexsort((rowids[part], -scores[part]))[:k]
+    sel = part[order]
+    return rowids[sel].tolist(), scores[sel].tolist()
+
+
+def _exact(view: _View, vecs: _Vectors, q: np.ndarray, k: int, allowed: np.ndarray, m: int
+           ) -> tuple[list[int], list[float]]:
+    assert vecs.mat is not None
+    n = view.top
+    if m < n // 4:
+        pos = np.flatnonzero(allowed)
+        scores = vecs.mat[pos] @ q
+    else:
+        scores_all = vecs.mat[:n] @ q
+        pos = np.flatnonzero(allowed)
+        scores = scores_all[pos]
+    return _top(view.rowid[pos], scores, k)
 
 
 def _remove_db(db_file: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             os.remove(str(db_file) + suffix)
+    for p in db_file.parent.glob(db_file.name + ".*.usearch*"):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
 
 
-def _chunks(xs: list[str], n: int) -> Iterator[list[str]]:
+def _chunks(xs: list, n: int) -> Iterator[list]:
     for i in range(0, len(xs), n):
         yield xs[i:i + n]
 

@@ -1,0 +1,109 @@
+"""The Flask service: JSON API v1 for sourcing agents (``web.api``) and the search page
+for buyers and creators (``web.pages``).
+
+``create_app(test_config=None)`` reads defaults, then ``DUPE_*`` environment variables
+(``from_prefixed_env``), then ``test_config``. Nothing heavy happens here: the search
+engine (index + models) is opened on first use, or taken from ``ENGINE`` in the config.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+
+from web import errors
+from web.auth import RateLimiter, load_keys
+from web.cards import CardCache
+from web.photos import PhotoStore
+from web.service import EngineHolder, ReindexJob
+
+MiB = 1024 * 1024
+
+DEFAULTS: dict[str, Any] = {
+    "ENGINE": None,                    # a ready SearchEngine (tests); else built from Settings
+    "INDEX_DIR": None,                 # default: $DUPE_INDEX_DIR or var/index (search.settings)
+    "CATALOG_DIR": "seeds",            # catalog images are served from here under /images/
+    "UPLOAD_DIR": "var/uploads",       # photos searched on the page, for their share links
+    "UPLOAD_DAYS": 30,
+    "OCR": True,                       # read text on photos (brand names on packaging)
+    "API_KEYS": "",                    # "name:sha256hex[:per_minute],..."
+    "ADMIN_KEYS": "",                  # same format; may reindex and upload catalog files
+    "API_KEYS_FILE": None,             # one entry per line; "admin name:sha256hex" for admins
+    "RATE_LIMIT_PER_MIN": 120,         # per API key
+    "ANON_RATE_LIMIT_PER_MIN": 30,     # per client address, without a key
+    "PAGE_RATE_LIMIT_PER_MIN": 60,     # page searches and share cards, per client address
+    "CORS_ORIGINS": "*",               # "*" or "https://a.example,https://b.example"
+    "PROXY_FIX": 0,                    # number of trusted proxies setting X-Forwarded-For
+    "MAX_CONTENT_LENGTH": 32 * MiB,    # whole request body (413 above)
+    "MAX_FORM_MEMORY_SIZE": 32 * MiB,  # a form field (a base64 photo) may be large too
+    "MAX_IMAGE_BYTES": 15 * MiB,       # one encoded photo
+    "MAX_IMAGE_PIXELS": 50_000_000,
+    "URL_TIMEOUT": 5.0,                # seconds for fetching image_url
+    "URL_FETCHER": None,               # callable(url, timeout=, max_bytes=) -> bytes; default fetch_url
+    "BATCH_MAX": 20,                   # items per batch search
+    "CATALOG_MAX_BYTES": 64 * MiB,     # one catalog file uploaded by an admin
+    "CARD_FONT": None,                 # a TTF/TTC with CJK glyphs; default: searched in system fonts
+}
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("DUPE")
+    if test_config:
+        app.config.from_mapping(test_config)
+    cfg = app.config
+
+    # Relative folders are relative to where the service is started (the repo root).
+    for key in ("CATALOG_DIR", "UPLOAD_DIR"):
+        cfg[key] = str(Path(os.fspath(cfg[key])).resolve())
+    if cfg["URL_FETCHER"] is None:
+        from indexer.images import fetch_url
+        cfg["URL_FETCHER"] = fetch_url
+
+    from search.settings import Settings
+    settings = Settings.from_env(index_dir=cfg.get("INDEX_DIR"))
+    app.extensions["dupe_settings"] = settings
+
+    def build():
+        from indexer.cli import build_engine
+        return build_engine(settings, ocr=bool(cfg["OCR"]))
+
+    app.extensions["dupe_engine"] = EngineHolder(None if cfg["ENGINE"] is not None else build, cfg["ENGINE"])
+    app.extensions["dupe_keys"] = load_keys(str(cfg["API_KEYS"] or ""), str(cfg["ADMIN_KEYS"] or ""),
+                                            cfg["API_KEYS_FILE"])
+    app.extensions["dupe_limiter"] = RateLimiter()
+    app.extensions["dupe_photos"] = PhotoStore(cfg["UPLOAD_DIR"], float(cfg["UPLOAD_DAYS"]))
+    app.extensions["dupe_reindex"] = ReindexJob()
+    app.extensions["dupe_cards"] = CardCache()
+
+    app.json.ensure_ascii = False        # type: ignore[attr-defined]  # readable Chinese in JSON
+    app.json.sort_keys = False           # type: ignore[attr-defined]
+    app.jinja_env.autoescape = True      # every template, whatever its extension
+    if int(cfg["PROXY_FIX"] or 0) > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(cfg["PROXY_FIX"]))  # type: ignore[method-assign]
+
+    errors.register(app)
+
+    from web import api, pages
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+
+    @app.after_request
+    def _security_headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if resp.mimetype == "text/html":
+            resp.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data: blob: https: http:; style-src 'self'; "
+                "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+                "form-action 'self'")
+        if request.path.startswith("/api/"):
+            api.cors_headers(resp)
+        return resp
+
+    return app

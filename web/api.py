@@ -1,0 +1,303 @@
+"""JSON API v1 (``/api/v1``) for cross-border purchasing agents and their tools.
+
+Search by text and/or photo (multipart ``photo``, ``image_base64`` or ``image_url``),
+batch search, products, brands, a brand product's dupes, health, the OpenAPI document,
+and admin operations (reindex, catalog upload). Every request is identified (API key or
+anonymous) and rate limited before its view runs; every error has the one error shape
+of ``web.errors``. The OpenAPI document in ``web.openapi`` describes exactly this.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from indexer.catalog.reader import CATALOG_FILES
+from web import service
+from web.auth import ANONYMOUS, Identity, identify
+from web.errors import ApiError
+from web.params import (
+    LISTING_FIELDS,
+    SearchParams,
+    check_known,
+    json_raw,
+    merge_raw,
+    multidict_raw,
+    parse_search,
+    to_lang,
+)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# Endpoints that are neither identified nor rate limited (monitoring, discovery).
+_OPEN = {"api.health", "api.openapi"}
+
+
+# ----------------------------------------------------------------------------- identity, limits, CORS
+
+
+def _presented_key() -> str | None:
+    key = request.headers.get("X-API-Key")
+    if key is not None:
+        return key.strip()
+    auth = request.headers.get("Authorization")
+    if auth is None:
+        return None
+    scheme, _, token = auth.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "Authorization must be 'Bearer <API key>'", None,
+                       {"WWW-Authenticate": "Bearer"})
+    return token.strip()
+
+
+def _client_addr() -> str:
+    return request.remote_addr or "unknown"
+
+
+def charge(cost: int = 1) -> None:
+    """Take ``cost`` tokens from the caller's bucket, or refuse with 429 + Retry-After."""
+    ident: Identity = g.identity
+    cfg = current_app.config
+    if ident.anonymous:
+        key, per_minute = f"anon:{_client_addr()}", int(cfg["ANON_RATE_LIMIT_PER_MIN"])
+    else:
+        key, per_minute = f"key:{ident.name}", int(ident.per_minute or cfg["RATE_LIMIT_PER_MIN"])
+    ok, wait, left = current_app.extensions["dupe_limiter"].take(key, per_minute, cost)
+    g.rate = (per_minute, left)
+    if not ok:
+        who = "this API key" if not ident.anonymous else "anonymous callers (use an API key for more)"
+        raise ApiError(429, "rate_limited", f"rate limit of {per_minute} requests per minute reached for {who}",
+                       None, {"Retry-After": str(max(1, int(wait + 0.999)))})
+
+
+@bp.before_request
+def _identify_and_limit() -> None:
+    if request.method == "OPTIONS":
+        return
+    ident = identify(_presented_key(), current_app.extensions["dupe_keys"])
+    if ident is None:
+        raise ApiError(401, "unauthorized", "unknown API key", None, {"WWW-Authenticate": "Bearer"})
+    g.identity = ident
+    if request.endpoint not in _OPEN:
+        charge(1)
+
+
+@bp.after_request
+def _rate_headers(resp: Response) -> Response:
+    rate = g.get("rate")
+    if rate:
+        resp.headers["X-RateLimit-Limit"] = str(rate[0])
+        resp.headers["X-RateLimit-Remaining"] = str(max(0, rate[1]))
+    return resp
+
+
+def cors_headers(resp: Response) -> None:
+    """CORS for agents' browser tools: configured origins, no credentials."""
+    allowed = str(current_app.config["CORS_ORIGINS"] or "").strip()
+    if not allowed:
+        return
+    if allowed == "*":
+        resp.headers["Access-Control-Allow-Origin"] = "*"
+    else:
+        origin = request.headers.get("Origin", "")
+        if origin not in {o.strip() for o in allowed.split(",")}:
+            return
+        resp.headers["Access-Control-Allow-Origin"] = origin
+        resp.headers.add("Vary", "Origin")
+    resp.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, OPTIONS"
+    resp.headers["Access-Control-Allow-Headers"] = "Content-Type, X-API-Key, Authorization"
+    resp.headers["Access-Control-Expose-Headers"] = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining"
+    resp.headers["Access-Control-Max-Age"] = "600"
+
+
+def require_admin() -> None:
+    ident: Identity = g.get("identity", ANONYMOUS)
+    if ident.anonymous:
+        raise ApiError(401, "unauthorized", "this operation needs an admin API key", None,
+                       {"WWW-Authenticate": "Bearer"})
+    if not ident.admin:
+        raise ApiError(403, "forbidden", f"API key {ident.name!r} is not an admin key")
+
+
+def _lang_only() -> str:
+    raw = multidict_raw(request.args)
+    check_known(raw, ("lang",))
+    values = raw.get("lang") or []
+    if len(values) > 1:
+        raise ApiError(400, "invalid_parameter", "lang: given more than once", "lang")
+    return to_lang("lang", values[0]) if values and values[0].strip() else "en"
+
+
+def read_json() -> Any:
+    """The request body as JSON, or 400 (malformed, not UTF-8, or nested too deeply)."""
+    try:
+        body = json.loads(request.get_data(cache=True))
+        # Lone surrogates ("\ud800") parse but are not text: refuse them here, once.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):   # UnicodeError is a ValueError
+        raise ApiError(400, "invalid_json", "the body is not valid JSON (or not valid Unicode)") from None
+    return body
+
+
+def _no_params() -> None:
+    check_known(multidict_raw(request.args), ())
+
+
+# ----------------------------------------------------------------------------- search
+
+
+def _search_request() -> tuple[SearchParams, Any]:
+    """Parameters and photo of GET or POST /search, from whichever body type was sent."""
+    args = multidict_raw(request.args)
+    upload = None
+    if request.method == "GET":
+        raw = args
+    elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        files = request.files
+        for name in files.keys():
+            if name != "photo":
+                raise ApiError(400, "unknown_parameter", f"unknown file field {name[:40]!r} (use 'photo')", name)
+        if len(files.getlist("photo")) > 1:
+            raise ApiError(400, "too_many_photos", "give one photo", "photo")
+        upload = files.get("photo")
+        if upload is not None and not upload.filename:
+            upload = None           # an empty file field, as browsers send when none was chosen
+        raw = merge_raw(args, multidict_raw(request.form))
+    elif request.mimetype == "application/json":
+        raw = merge_raw(args, json_raw(read_json()))
+    elif not request.content_length and not request.mimetype:
+        raw = args
+    else:
+        raise ApiError(415, "unsupported_media_type",
+                       "send application/json, multipart/form-data or application/x-www-form-urlencoded")
+    p = parse_search(raw, require_query=upload is None)
+    if upload is not None and p.has_photo_source():
+        raise ApiError(400, "too_many_photos", "give one photo: photo, image_base64, image_url or photo_id", "photo")
+    return p, service.photo_for(p, upload)
+
+
+@bp.route("/search", methods=["GET", "POST"])
+def search():
+    p, image = _search_request()
+    resp = service.run_search(p, image)
+    return jsonify(service.search_json(resp, p))
+
+
+@bp.post("/search/batch")
+def search_batch():
+    _no_params()
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the batch as application/json")
+    body = read_json()
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object {\"items\": [...]}")
+    check_known({k: [v] for k, v in body.items()}, ("items",))
+    items = body.get("items")
+    if not isinstance(items, list) or not items:
+        raise ApiError(400, "invalid_parameter", "items: must be a non-empty list of searches", "items")
+    cap = int(current_app.config["BATCH_MAX"])
+    if len(items) > cap:
+        raise ApiError(413, "batch_too_large", f"items: at most {cap} searches per batch, got {len(items)}", "items")
+    charge(len(items) - 1)      # one token per search; the request itself took one
+    out = []
+    for i, item in enumerate(items):
+        ref = item.get("id") if isinstance(item, dict) else None
+        ref = ref if isinstance(ref, (str, int)) and not isinstance(ref, bool) else None
+        try:
+            if not isinstance(item, dict):
+                raise ApiError(400, "invalid_parameter", f"items[{i}]: must be a JSON object", "items")
+            fields = {k: v for k, v in item.items() if k != "id"}
+            p = parse_search(json_raw(fields, f"items[{i}]"))
+            resp = service.run_search(p, service.photo_for(p))
+            out.append({"index": i, "id": ref, "status": 200, "result": service.search_json(resp, p)})
+        except ApiError as e:
+            if e.status >= 500:
+                raise         # the index is down: the whole batch fails the same way
+            out.append({"index": i, "id": ref, "status": e.status, "error": e.body()["error"]})
+    return jsonify({"items": out, "ok": sum(1 for x in out if x["status"] == 200),
+                    "failed": sum(1 for x in out if x["status"] != 200)})
+
+
+# ----------------------------------------------------------------------------- catalog
+
+
+@bp.get("/products/<product_id>")
+def product(product_id: str):
+    lang = _lang_only()
+    return jsonify(service.product_json(product_id, lang))
+
+
+@bp.get("/brands")
+def brands():
+    return jsonify(service.brands_json(_lang_only()))
+
+
+@bp.get("/brand-products/<bp_id>/dupes")
+def brand_product_dupes(bp_id: str):
+    p = parse_search(multidict_raw(request.args), allowed=LISTING_FIELDS, require_query=False)
+    eng = service.engine()
+    view = service.guarded(eng.view)
+    brand_product = view.brand_products.get(bp_id)
+    if brand_product is None:
+        raise ApiError(404, "not_found", f"no brand product with id {bp_id[:60]!r}", "id")
+    q = service.dupes_params(brand_product, p)
+    data = service.search_json(service.run_search(q), q)
+    return jsonify({"brand_product": service.brand_product_json(brand_product, p.lang), **data})
+
+
+@bp.get("/health")
+def health():
+    _no_params()
+    eng = service.engine()
+    info = service.guarded(eng.store.info)
+    return jsonify({"status": "ok", "index": {"count": info.count, "models": info.models,
+                                              "generation": info.generation},
+                    "reindex": current_app.extensions["dupe_reindex"].snapshot()})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    _no_params()
+    from web.openapi import spec
+    return jsonify(spec(request.host_url.rstrip("/") + "/api/v1", int(current_app.config["BATCH_MAX"])))
+
+
+# ----------------------------------------------------------------------------- admin
+
+
+@bp.route("/admin/reindex", methods=["GET", "POST"])
+def admin_reindex():
+    require_admin()
+    _no_params()
+    job = current_app.extensions["dupe_reindex"]
+    if request.method == "GET":
+        return jsonify({"reindex": job.snapshot()})
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    status = job.start(service.reindex_runner(app), app.extensions["dupe_engine"].retry_now)
+    return jsonify({"reindex": status}), 202
+
+
+@bp.put("/admin/catalog/<name>")
+def admin_catalog(name: str):
+    """Replace one catalog file (then POST /admin/reindex to index it)."""
+    require_admin()
+    _no_params()
+    if name not in CATALOG_FILES:
+        raise ApiError(404, "not_found", f"catalog files are {', '.join(CATALOG_FILES)}", "name")
+    request.max_content_length = int(current_app.config["CATALOG_MAX_BYTES"])
+    data = request.get_data(cache=False)
+    if not data:
+        raise ApiError(400, "invalid_parameter", "the body is empty: send the file's contents", "body")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ApiError(422, "not_utf8", f"catalog files must be UTF-8 ({e.reason} at byte {e.start})", "body") from None
+    folder = Path(current_app.config["CATALOG_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.upload-{os.getpid()}"
+    tmp.write_bytes(data)
+    os.replace(tmp, folder / name)
+    return jsonify({"file": name, "bytes": len(data)})

@@ -1,0 +1,198 @@
+"""UI strings of the search page in Chinese and English, and the UI language of a request.
+
+``?lang=zh|en`` chooses; without it the browser's Accept-Language decides; English is
+the fallback. Keys missing in one language fall back to English.
+"""
+from __future__ import annotations
+
+from flask import has_request_context, request
+
+UI_LANGS = ("zh", "en")
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Dupe finder",
+        "tagline": "Factory-made alternatives to brand products, with the evidence behind every label",
+        "query_placeholder": "Brand product, e.g. lululemon Align leggings",
+        "search": "Search",
+        "photo": "Photo",
+        "photo_hint": "Drop, paste or take a photo of the brand product",
+        "choose_photo": "Choose a photo",
+        "take_photo": "Camera",
+        "your_photo": "Your photo",
+        "crop": "Search part of the photo",
+        "crop_hint": "Drag a rectangle on the photo, or type x,y,w,h in pixels",
+        "crop_apply": "Search this area",
+        "crop_clear": "Whole photo",
+        "remove_photo": "Search by text only",
+        "filters": "Filters",
+        "category": "Category",
+        "price_min": "Min price",
+        "price_max": "Max price",
+        "moq_max": "Max MOQ",
+        "label": "Label",
+        "region": "Region",
+        "ship_within": "Ships within",
+        "any": "Any",
+        "hours": "{n} h",
+        "group_on": "One result per factory",
+        "group_off": "Every listing",
+        "understood": "We understood",
+        "brand": "Brand",
+        "brand_product": "Brand product",
+        "ocr_text": "Text read on the photo",
+        "none_detected": "none detected",
+        "correct": "Not right? Choose the brand",
+        "looks_like": "Looks like",
+        "how_alias": "named in your words",
+        "how_fuzzy": "close spelling",
+        "how_text": "from your words",
+        "how_ocr": "read on the photo",
+        "how_image": "from the photo",
+        "how_user": "your choice",
+        "choose_brand": "Choose a brand",
+        "clear": "Clear",
+        "apply": "Apply",
+        "results": "{n} results",
+        "no_results": "No dupes found. Try fewer words, another photo or fewer filters.",
+        "same_foundry": "Same foundry",
+        "equal_quality": "Equal quality",
+        "similar": "Similar (not endorsed)",
+        "evidence": "Evidence",
+        "verified_by": "Verified by",
+        "verified_at": "Verified on",
+        "expires_at": "Valid until",
+        "no_evidence": "Not endorsed: no verified evidence that this factory makes or matches the brand product.",
+        "factory": "Factory",
+        "replaces": "Alternative to",
+        "brand_price": "Brand price",
+        "saving": "{ratio} of the brand price",
+        "saving_about": "about 1/{n} of the brand price",
+        "tiers": "Price tiers",
+        "tier_row": "from {qty} pcs",
+        "moq": "MOQ",
+        "pcs": "{n} pcs",
+        "ships": "Ships within {n} h",
+        "reply": "Replies in {n} min",
+        "returns": "Returns",
+        "more_listings": "{n} more listings from this factory",
+        "share_card": "Share card",
+        "copy_link": "Copy link",
+        "copied": "Link copied",
+        "counterfeit": "Uses brand trademarks: counterfeit risk",
+        "prev": "Previous",
+        "next": "Next",
+        "page_of": "Page {page}",
+        "error": "Something went wrong",
+        "back": "Back to search",
+        "index_unavailable": "The search index is not available right now.",
+        "lang_switch": "中文",
+        "photo_search": "Photo search",
+        "share_this": "Share this search",
+    },
+    "zh": {
+        "title": "平替搜索",
+        "tagline": "品牌同款的工厂平替，每个标签都有可查的认证依据",
+        "query_placeholder": "品牌商品，例如 露露乐蒙 Align 瑜伽裤",
+        "search": "搜索",
+        "photo": "图片",
+        "photo_hint": "拖入、粘贴或拍摄品牌商品的照片",
+        "choose_photo": "选择照片",
+        "take_photo": "拍照",
+        "your_photo": "你的照片",
+        "crop": "只搜索照片的一部分",
+        "crop_hint": "在照片上拖出一个框，或输入 x,y,宽,高（像素）",
+        "crop_apply": "搜索选中区域",
+        "crop_clear": "整张照片",
+        "remove_photo": "只按文字搜索",
+        "filters": "筛选",
+        "category": "类目",
+        "price_min": "最低价",
+        "price_max": "最高价",
+        "moq_max": "最大起订量",
+        "label": "标签",
+        "region": "产地",
+        "ship_within": "发货时效",
+        "any": "不限",
+        "hours": "{n} 小时",
+        "group_on": "每个工厂一条",
+        "group_off": "全部商品",
+        "understood": "识别结果",
+        "brand": "品牌",
+        "brand_product": "品牌商品",
+        "ocr_text": "照片上的文字",
+        "none_detected": "未识别到",
+        "correct": "不对？选择品牌",
+        "looks_like": "看起来像",
+        "how_alias": "来自你的文字",
+        "how_fuzzy": "相近拼写",
+        "how_text": "来自你的文字",
+        "how_ocr": "照片上的文字",
+        "how_image": "来自照片",
+        "how_user": "你的选择",
+        "choose_brand": "选择品牌",
+        "clear": "清除",
+        "apply": "应用",
+        "results": "{n} 个结果",
+        "no_results": "没有找到平替。试试更少的关键词、换一张照片或减少筛选条件。",
+        "same_foundry": "同厂",
+        "equal_quality": "同品质",
+        "similar": "相似款（未认证）",
+        "evidence": "认证依据",
+        "verified_by": "认证方",
+        "verified_at": "认证日期",
+        "expires_at": "有效期至",
+        "no_evidence": "未认证：没有经过核实的证据表明该工厂生产或达到该品牌商品的品质。",
+        "factory": "工厂",
+        "replaces": "平替",
+        "brand_price": "品牌价",
+        "saving": "品牌价的 {ratio}",
+        "saving_about": "约为品牌价的 1/{n}",
+        "tiers": "阶梯价",
+        "tier_row": "{qty} 件起",
+        "moq": "起订量",
+        "pcs": "{n} 件",
+        "ships": "{n} 小时内发货",
+        "reply": "{n} 分钟内回复",
+        "returns": "退换",
+        "more_listings": "该工厂还有 {n} 个商品",
+        "share_card": "分享卡片",
+        "copy_link": "复制链接",
+        "copied": "链接已复制",
+        "counterfeit": "使用了品牌商标：有假冒风险",
+        "prev": "上一页",
+        "next": "下一页",
+        "page_of": "第 {page} 页",
+        "error": "出错了",
+        "back": "返回搜索",
+        "index_unavailable": "搜索索引暂时不可用。",
+        "lang_switch": "English",
+        "photo_search": "以图搜索",
+        "share_this": "分享这个搜索",
+    },
+}
+
+
+def t(key: str, lang: str, **kw: object) -> str:
+    s = STRINGS.get(lang, STRINGS["en"]).get(key) or STRINGS["en"].get(key) or key
+    return s.format(**kw) if kw else s
+
+
+def ui_lang() -> str:
+    """zh or en: ``?lang=`` if valid, else the browser's preference, else English."""
+    if not has_request_context():
+        return "en"
+    asked = request.args.get("lang") or ""
+    if not asked and request.method == "POST" and request.mimetype in (
+            "multipart/form-data", "application/x-www-form-urlencoded"):
+        try:
+            asked = request.form.get("lang") or ""
+        except Exception:  # a body too large to parse: the error page falls back below
+            asked = ""
+    asked = asked.strip().lower()
+    if asked in UI_LANGS:
+        return asked
+    if asked.startswith("zh"):
+        return "zh"
+    best = request.accept_languages.best_match(["zh", "zh-CN", "zh-TW", "en"], default="en")
+    return "zh" if best.startswith("zh") else "en"

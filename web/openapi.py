@@ -1,0 +1,387 @@
+"""The OpenAPI 3.1 document of API v1, written by hand and kept true by the tests
+(``tests/test_web_openapi.py`` runs schemathesis against the app with it)."""
+from __future__ import annotations
+
+from typing import Any
+
+from web.params import LABELS, MAX_K, MAX_QUERY_CHARS, MAX_RESULTS_DEPTH, MODES
+
+NULL_STR = {"type": ["string", "null"]}
+NULL_NUM = {"type": ["number", "null"]}
+NULL_INT = {"type": ["integer", "null"]}
+STR_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description,
+                           "content": {"application/json": {"schema": _ref("Error")}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
+                               "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+
+COMMON_ERRORS = {
+    "400": _error("Bad parameters (unknown, malformed or out of range); `field` names the parameter"),
+    "401": _error("Unknown API key"),
+    "429": _error("Rate limit reached", RETRY_AFTER),
+    "503": _error("The search index is missing, corrupt or built with other models", RETRY_AFTER),
+}
+PHOTO_ERRORS = {
+    "404": _error("`photo_id` unknown or expired"),
+    "413": _error("Body, photo or pixel count too large"),
+    "415": _error("Not a supported image (JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF) or wrong content type"),
+    "422": _error("Corrupt or truncated image, or `image_url` could not be fetched"),
+}
+
+# Parameter name -> (schema, description), shared by query parameters and JSON bodies.
+SEARCH_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
+    "q": ({"type": "string", "maxLength": MAX_QUERY_CHARS},
+          "Text query in any language: brand, product, model, attributes"),
+    "lang": ({"type": "string", "pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$"},
+             "Language of titles in results (falls back to English, then Chinese). Default en"),
+    "crop": ({"type": "string", "pattern": "^[0-9]{1,6},[0-9]{1,6},[0-9]{1,6},[0-9]{1,6}$"},
+             "Search only this region of the photo: x,y,w,h in pixels"),
+    "category": ({"type": "string", "maxLength": 200}, "Only this category"),
+    "price_min": ({"type": "number", "minimum": 0, "maximum": 1e9}, "Lowest price (in the listing's currency)"),
+    "price_max": ({"type": "number", "minimum": 0, "maximum": 1e9}, "Highest lowest-tier price"),
+    "moq_max": ({"type": "integer", "minimum": 1, "maximum": 1_000_000_000}, "Largest acceptable MOQ"),
+    "label": ({"type": "array", "items": {"type": "string", "enum": list(LABELS)}},
+              "Only factories with one of these endorsement labels (repeatable)"),
+    "region": ({"type": "string", "maxLength": 200}, "Only factories in this region"),
+    "ship_within": ({"type": "integer", "minimum": 1, "maximum": 10_000},
+                    "Only factories shipping within this many hours"),
+    "k": ({"type": "integer", "minimum": 1, "maximum": MAX_K}, "Results per page (default 20)"),
+    "page": ({"type": "integer", "minimum": 1, "maximum": MAX_RESULTS_DEPTH},
+             f"Page number, from 1; results stop at {MAX_RESULTS_DEPTH}"),
+    "group_by_factory": ({"type": "boolean"}, "One result per factory, others in `more` (default true)"),
+    "include_counterfeits": ({"type": "boolean"},
+                             "Include listings using brand trademarks, flagged in `counterfeit` (default false)"),
+    "brand": ({"type": "string", "maxLength": 200}, "Correct the detected brand (a brand id from /brands)"),
+    "brand_product": ({"type": "string", "maxLength": 200}, "Correct the detected brand product (an id)"),
+    "ocr": ({"type": "boolean"}, "Read text on the photo (default true)"),
+    "mode": ({"type": "string", "enum": list(MODES)}, "Retrieval mode (default hybrid)"),
+    "image_url": ({"type": "string", "maxLength": 2048},
+                  "Photo to fetch (http/https, public addresses only, image content type, size-capped)"),
+    "image_base64": ({"type": "string"}, "Photo as base64 (a data: URL prefix is allowed)"),
+    "photo_id": ({"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}, "A photo kept by the search page"),
+}
+LISTING = ("lang", "category", "price_min", "price_max", "moq_max", "label", "region", "ship_within", "k", "page",
+           "group_by_factory", "include_counterfeits")
+
+
+def _query(names: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+    out = []
+    for n in names:
+        schema, desc = SEARCH_PARAMS[n]
+        p: dict[str, Any] = {"name": n, "in": "query", "required": False, "description": desc, "schema": schema}
+        if n == "label":
+            p.update(style="form", explode=True)
+        out.append(p)
+    return out
+
+
+def _body_schema(batch_item: bool = False) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for n, (schema, desc) in SEARCH_PARAMS.items():
+        if n == "label":
+            schema = {"anyOf": [{"type": "string", "enum": list(LABELS)}, schema]}
+        elif n == "crop":
+            schema = {"anyOf": [schema, {"type": "array", "items": {"type": "integer", "minimum": 0},
+                                         "minItems": 4, "maxItems": 4}]}
+        props[n] = {**schema, "description": desc}
+    if batch_item:
+        props["id"] = {"type": ["string", "integer"], "description": "Your reference, echoed in the result"}
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def _multipart_schema() -> dict[str, Any]:
+    props: dict[str, Any] = {"photo": {"type": "string", "format": "binary", "contentMediaType": "image/*",
+                                       "description": "The photo file"}}
+    for n, (schema, desc) in SEARCH_PARAMS.items():
+        if n in ("image_base64", "image_url", "photo_id"):
+            continue
+        if schema.get("type") in ("integer", "number", "boolean"):
+            props[n] = {"type": "string", "description": f"{desc} ({schema['type']})"}
+        elif n == "label":
+            props[n] = {"type": "array", "items": {"type": "string", "enum": list(LABELS)}, "description": desc}
+        else:
+            props[n] = {**schema, "description": desc}
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+ERROR_INNER = {
+    "type": "object", "required": ["code", "message", "field"], "additionalProperties": False,
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": NULL_STR}}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "additionalProperties": False,
+              "properties": {"error": ERROR_INNER}},
+    "Label": {
+        "type": "object", "required": ["type"],
+        "description": "An endorsement claim with its evidence; `similar` carries none",
+        "properties": {"type": {"type": "string", "enum": ["same_foundry", "equal_quality", "similar"]},
+                       "brand": NULL_STR, "evidence": NULL_STR, "verified_by": NULL_STR,
+                       "verified_at": NULL_STR, "expires_at": NULL_STR},
+    },
+    "PriceTier": {"type": "object", "required": ["min_qty", "price"],
+                  "properties": {"min_qty": {"type": "integer"}, "price": {"type": "number"}}},
+    "Saving": {"type": "object", "required": ["min_qty", "price", "currency", "ratio", "text"],
+               "properties": {"min_qty": {"type": "integer"}, "price": {"type": "number"},
+                              "currency": {"type": "string"}, "ratio": {"type": "number"},
+                              "text": {"type": "string"}}},
+    "BrandProduct": {
+        "type": "object", "required": ["id", "brand", "title"],
+        "properties": {"id": {"type": "string"}, "brand": {"type": "string"}, "title": {"type": "string"},
+                       "titles": STR_MAP, "category": NULL_STR, "price": NULL_NUM, "currency": NULL_STR,
+                       "images": {"type": ["array", "null"], "items": {"type": "string"}},
+                       "image_urls": {"type": "array", "items": {"type": "string"}}},
+    },
+    "Factory": {
+        "type": "object", "required": ["id", "name"],
+        "properties": {"id": NULL_STR, "name": {"type": "string"}, "names": {"type": ["object", "null"]},
+                       "region": NULL_STR, "certifications": {"type": "array"},
+                       "ship_within_hours": NULL_INT, "reply_minutes": NULL_INT, "returns": NULL_STR},
+    },
+    "BrandHit": {
+        "type": ["object", "null"], "required": ["id", "name", "how", "confidence"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "matched": {"type": "string"},
+                       "how": {"type": "string"}, "confidence": {"type": "number"}},
+    },
+    "Result": {
+        "type": "object",
+        "required": ["id", "title", "label", "factory", "savings", "price_tiers", "moq", "image_urls", "card_url",
+                     "counterfeit", "more", "score", "why"],
+        "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"}, "titles": STR_MAP, "category": NULL_STR,
+            "description": NULL_STR, "attributes": {"type": ["object", "null"]},
+            "images": {"type": "array", "items": {"type": "string"}},
+            "image_urls": {"type": "array", "items": {"type": "string"}},
+            "price_tiers": {"type": ["array", "null"], "items": _ref("PriceTier")},
+            "currency": NULL_STR, "min_price": NULL_NUM, "moq": NULL_INT,
+            "factory": _ref("Factory"), "label": _ref("Label"),
+            "replaces": {"anyOf": [_ref("BrandProduct"), {"type": "null"}]},
+            "savings": {"type": "array", "items": _ref("Saving")},
+            "why": {"type": "object", "description": "Signals that matched (bm25, text, image, ocr) and words"},
+            "score": {"type": "number"},
+            "counterfeit": {"type": "array", "items": {"type": "object", "required": ["brand", "word"]}},
+            "more": {"type": "array", "items": {"type": "object", "required": ["id"]}},
+            "card_url": {"type": "string", "description": "Share card PNG: brand product vs. this dupe"},
+        },
+    },
+    "SearchResponse": {
+        "type": "object", "required": ["understood", "total", "results", "page", "k", "took_ms", "query"],
+        "properties": {
+            "understood": {
+                "type": "object",
+                "required": ["text", "ocr_text", "brand", "brand_product", "looks_like", "other_brands"],
+                "properties": {
+                    "text": NULL_STR, "ocr_text": NULL_STR, "tokens": {"type": "array", "items": {"type": "string"}},
+                    "brand": _ref("BrandHit"), "other_brands": {"type": "array", "items": _ref("BrandHit")},
+                    "brand_product": {"anyOf": [_ref("BrandProduct"), {"type": "null"}]},
+                    "looks_like": {"type": "array", "items": _ref("BrandProduct")},
+                    "lexical_weight": NULL_NUM,
+                }},
+            "total": {"type": "integer", "minimum": 0},
+            "took_ms": {"type": "number"}, "timings_ms": {"type": "object"},
+            "results": {"type": "array", "items": _ref("Result")},
+            "page": {"type": "integer", "minimum": 1}, "k": {"type": "integer", "minimum": 1},
+            "query": {"type": "object", "description": "The parameters as understood"},
+        },
+    },
+    "BatchItemResult": {
+        "type": "object", "required": ["index", "id", "status"],
+        "properties": {
+            "index": {"type": "integer"}, "id": {"type": ["string", "integer", "null"]},
+            "status": {"type": "integer"},
+            "result": _ref("SearchResponse"),
+            "error": ERROR_INNER,
+        },
+    },
+    "Product": {
+        "type": "object", "required": ["id", "title", "factory", "dupe_of", "image_urls"],
+        "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"}, "titles": STR_MAP,
+            "price_tiers": {"type": ["array", "null"], "items": _ref("PriceTier")},
+            "currency": NULL_STR, "min_price": NULL_NUM, "moq": NULL_INT,
+            "image_urls": {"type": "array", "items": {"type": "string"}},
+            "factory": {"type": "object", "description": "The factory, with its endorsements and their evidence"},
+            "dupe_of": {"type": "array", "items": {"allOf": [_ref("BrandProduct"), {
+                "type": "object", "required": ["label", "savings", "card_url"],
+                "properties": {"label": _ref("Label"), "savings": {"type": "array", "items": _ref("Saving")},
+                               "card_url": {"type": "string"}}}]}},
+        },
+    },
+    "Brand": {
+        "type": "object", "required": ["id", "name", "names", "aliases", "categories", "brand_products"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "names": STR_MAP,
+                       "aliases": {"type": "array", "items": {"type": "string"}},
+                       "categories": {"type": "array", "items": {"type": "string"}},
+                       "brand_products": {"type": "array", "items": _ref("BrandProduct")}},
+    },
+    "ReindexStatus": {
+        "type": "object", "required": ["state"],
+        "properties": {"state": {"type": "string", "enum": ["idle", "running", "done", "failed"]},
+                       "started_at": NULL_STR, "finished_at": NULL_STR, "summary": NULL_STR, "error": NULL_STR},
+    },
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def spec(server_url: str = "/api/v1", batch_max: int = 20) -> dict[str, Any]:
+    search_responses = {"200": _json(_ref("SearchResponse"), "Dupes, best first, with what was understood"),
+                        **COMMON_ERRORS, **PHOTO_ERRORS}
+    admin_errors = {"401": _error("No API key, or an unknown one"), "403": _error("Not an admin key"),
+                    "429": COMMON_ERRORS["429"]}
+    security = [{"apiKey": []}, {"bearer": []}, {}]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Dupe search API", "version": "1.0.0",
+            "description": (
+                "Find factory-made alternatives (dupes) to brand products, by text or photo, with "
+                "endorsement labels (same_foundry, equal_quality) and their evidence. Anonymous callers "
+                "have a lower rate limit than API keys (X-API-Key or Authorization: Bearer). Every error "
+                "is {\"error\": {\"code\", \"message\", \"field\"}}."),
+        },
+        "servers": [{"url": server_url}],
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+        "security": security,
+        "paths": {
+            "/search": {
+                "get": {
+                    "operationId": "searchGet", "summary": "Search by text (or a photo URL / base64)",
+                    "parameters": _query(list(SEARCH_PARAMS)),
+                    "responses": search_responses,
+                },
+                "post": {
+                    "operationId": "searchPost", "summary": "Search by photo (multipart, base64 or URL) and/or text",
+                    "requestBody": {"required": True, "content": {
+                        "application/json": {"schema": _body_schema()},
+                        "multipart/form-data": {"schema": _multipart_schema(),
+                                                "encoding": {"photo": {"contentType": "image/*"}}},
+                    }},
+                    "responses": {**search_responses,
+                                  "415": _error("Unsupported body type or image")},
+                },
+            },
+            "/search/batch": {
+                "post": {
+                    "operationId": "searchBatch",
+                    "summary": f"Up to {batch_max} searches in one request; each item succeeds or fails alone",
+                    "description": "Each item costs one request of the rate limit.",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["items"], "additionalProperties": False,
+                        "properties": {"items": {"type": "array", "minItems": 1, "maxItems": batch_max,
+                                                 "items": _body_schema(batch_item=True)}}}}}},
+                    "responses": {
+                        "200": _json({"type": "object", "required": ["items", "ok", "failed"], "properties": {
+                            "items": {"type": "array", "items": _ref("BatchItemResult")},
+                            "ok": {"type": "integer"}, "failed": {"type": "integer"}}},
+                            "One entry per item, in order: `result`, or `error` with its status"),
+                        **COMMON_ERRORS,
+                        "413": _error("Too many items, or body too large"),
+                        "415": _error("The body must be application/json"),
+                    },
+                },
+            },
+            "/products/{id}": {
+                "get": {
+                    "operationId": "getProduct", "summary": "A factory product, its factory and what it replaces",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                                   *_query(["lang"])],
+                    "responses": {"200": _json(_ref("Product"), "The product"),
+                                  "404": _error("No such product"), **COMMON_ERRORS},
+                },
+            },
+            "/brands": {
+                "get": {
+                    "operationId": "listBrands", "summary": "Brands and their reference products",
+                    "parameters": _query(["lang"]),
+                    "responses": {"200": _json({"type": "object", "required": ["brands"], "properties": {
+                        "brands": {"type": "array", "items": _ref("Brand")}}}, "All brands"), **COMMON_ERRORS},
+                },
+            },
+            "/brand-products/{id}/dupes": {
+                "get": {
+                    "operationId": "brandProductDupes", "summary": "Dupes of one brand product",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                                   *_query(list(LISTING))],
+                    "responses": {
+                        "200": _json({"allOf": [_ref("SearchResponse"), {
+                            "type": "object", "required": ["brand_product"],
+                            "properties": {"brand_product": _ref("BrandProduct")}}]}, "Its dupes"),
+                        "404": _error("No such brand product"), **COMMON_ERRORS},
+                },
+            },
+            "/health": {
+                "get": {
+                    "operationId": "health", "summary": "Whether the index can be searched", "security": [{}],
+                    "responses": {
+                        "200": _json({"type": "object", "required": ["status", "index"], "properties": {
+                            "status": {"const": "ok"},
+                            "index": {"type": "object", "required": ["count", "models", "generation"]},
+                            "reindex": _ref("ReindexStatus")}}, "Ready"),
+                        "400": COMMON_ERRORS["400"],
+                        "401": COMMON_ERRORS["401"],
+                        "503": COMMON_ERRORS["503"]},
+                },
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi", "summary": "This document", "security": [{}],
+                    "responses": {"200": _json({"type": "object", "required": ["openapi", "paths"]}, "OpenAPI 3.1"),
+                                  "400": COMMON_ERRORS["400"], "401": COMMON_ERRORS["401"]},
+                },
+            },
+            "/admin/reindex": {
+                "get": {
+                    "operationId": "reindexStatus", "summary": "State of the last reindex (admin key)",
+                    "security": [{"apiKey": []}, {"bearer": []}],
+                    "responses": {"200": _json({"type": "object", "required": ["reindex"], "properties": {
+                        "reindex": _ref("ReindexStatus")}}, "Status"), **admin_errors,
+                        "400": COMMON_ERRORS["400"]},
+                },
+                "post": {
+                    "operationId": "reindex",
+                    "summary": "Re-run the indexer on the catalog folder in the background (admin key)",
+                    "security": [{"apiKey": []}, {"bearer": []}],
+                    "responses": {"202": _json({"type": "object", "required": ["reindex"], "properties": {
+                        "reindex": _ref("ReindexStatus")}}, "Started"), **admin_errors,
+                        "400": COMMON_ERRORS["400"],
+                        "409": _error("A reindex is already running")},
+                },
+            },
+            "/admin/catalog/{name}": {
+                "put": {
+                    "operationId": "uploadCatalogFile",
+                    "summary": "Replace one catalog file (then POST /admin/reindex) (admin key)",
+                    "security": [{"apiKey": []}, {"bearer": []}],
+                    "parameters": [{"name": "name", "in": "path", "required": True, "schema": {
+                        "type": "string", "enum": ["brands.jsonl", "brand_products.jsonl", "factories.jsonl",
+                                                   "products.jsonl", "products.csv"]}}],
+                    "requestBody": {"required": True, "content": {"application/octet-stream": {
+                        "schema": {"type": "string", "format": "binary"}}}},
+                    "responses": {"200": _json({"type": "object", "required": ["file", "bytes"]}, "Stored"),
+                                  **admin_errors, "400": COMMON_ERRORS["400"],
+                                  "404": _error("Not a catalog file name"),
+                                  "413": _error("File too large"), "422": _error("Not UTF-8")},
+                },
+            },
+        },
+    }

@@ -1,0 +1,283 @@
+"""The search page for small-B buyers (on a phone, often by photo) and creators (who share
+results): server-rendered, works without JavaScript, JavaScript adds drag-and-drop,
+paste, auto-submit and crop-by-dragging.
+
+Stable URLs: ``/search?q=...`` for text searches and ``/s/<photo_id>?...`` for photo
+searches (the photo kept under a random id for ``UPLOAD_DAYS`` days); ``/card/<id>.png``
+is the side-by-side share card; ``/images/<path>`` serves catalog images.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    send_from_directory,
+    url_for,
+)
+
+from indexer.images import ImageError, load_local
+from search.labels import label_for
+from search.prices import tier_savings
+from search.serialize import pick_title
+from web import cards, service
+from web.errors import ApiError
+from web.i18n import t, ui_lang
+from web.params import SearchParams, parse_search
+
+bp = Blueprint("pages", __name__)
+
+PAGE_K = 20
+# What the page's forms and links send; anything else in a URL (utm_*, fbclid...) is ignored.
+PAGE_FIELDS = ("q", "lang", "crop", "category", "price_min", "price_max", "moq_max", "label", "region",
+               "ship_within", "page", "group_by_factory", "brand", "brand_product", "photo_id")
+_IMAGE_EXT_RE = re.compile(r".+\.(jpe?g|png|webp|gif|avif|bmp)$", re.I)
+_CURRENCY = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "KRW": "₩", "HKD": "HK$"}
+
+
+# ----------------------------------------------------------------------------- helpers for templates
+
+
+def money(price: Any, currency: str | None) -> str:
+    if price is None:
+        return ""
+    sym = _CURRENCY.get((currency or "").upper())
+    amount = f"{float(price):,.2f}".rstrip("0").rstrip(".")
+    return f"{sym}{amount}" if sym else f"{amount} {currency or ''}".strip()
+
+
+def ratio_text(ratio: float | None, lang: str) -> str:
+    if not ratio or ratio <= 0:
+        return ""
+    if ratio > 0.5:
+        return t("saving", lang, ratio=f"{round(ratio * 100)}%")
+    return t("saving_about", lang, n=round(1 / ratio))
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict[str, Any]:
+    lang = ui_lang()
+    return {
+        "lang": lang, "other_lang": "en" if lang == "zh" else "zh",
+        "t": lambda key, **kw: t(key, lang, **kw),
+        "money": money, "ratio_text": lambda r: ratio_text(r, lang),
+        "lang_url": _lang_url,
+    }
+
+
+def _lang_url(lang: str) -> str:
+    args = [(k, v) for k, v in request.args.items(multi=True) if k in PAGE_FIELDS and k != "lang"] + [("lang", lang)]
+    view_args = request.view_args or {}
+    if request.endpoint in ("pages.search", "pages.photo_search", "pages.index"):
+        return url_for(request.endpoint, **view_args) + "?" + urlencode(args)
+    return url_for("pages.index") + "?" + urlencode([("lang", lang)])
+
+
+def _limit() -> None:
+    """Page searches and cards cost CPU: a per-address limit (429 page when exceeded)."""
+    per_minute = int(current_app.config["PAGE_RATE_LIMIT_PER_MIN"])
+    ok, wait, _ = current_app.extensions["dupe_limiter"].take(f"page:{request.remote_addr}", per_minute)
+    if not ok:
+        raise ApiError(429, "rate_limited", t("error", ui_lang()) + f": {per_minute}/min",
+                       None, {"Retry-After": str(max(1, int(wait + 0.999)))})
+
+
+def _page_params(source: Any) -> SearchParams:
+    """Search parameters from the page's query string or form: fields left empty are not
+    given, parameters the page does not know are ignored, the language is the UI's."""
+    raw = {k: vs for k in PAGE_FIELDS if (vs := [v for v in source.getlist(k) if v.strip()])}
+    raw["lang"] = [ui_lang()]
+    return parse_search(raw, allowed=PAGE_FIELDS, defaults=SearchParams(k=PAGE_K), require_query=False)
+
+
+def _brand_choices(lang: str) -> list[tuple[str, str]]:
+    try:
+        view = service.guarded(service.engine().view)
+    except ApiError:
+        return []
+    return sorted(((bid, pick_title(b.get("names"), lang) or bid) for bid, b in view.brands.items()),
+                  key=lambda x: x[1].lower())
+
+
+def _render(p: SearchParams | None, *, data: dict[str, Any] | None = None, error: ApiError | None = None,
+            photo_id: str | None = None, status: int = 200) -> tuple[str, int]:
+    lang = ui_lang()
+    base = url_for("pages.photo_search", photo_id=photo_id) if photo_id else url_for("pages.search")
+
+    def link(**changes: Any) -> str:
+        args = p.query_args(**changes) if p else []
+        return base + ("?" + urlencode(args) if args else "")
+
+    share_url = None
+    og_image = None
+    if p is not None and (p.q or photo_id) and error is None:
+        share_url = request.host_url.rstrip("/") + link(page=1)
+        if data and data["results"]:
+            og_image = data["results"][0]["card_url"]
+    html = render_template("search.html", p=p or SearchParams(k=PAGE_K, lang=lang), data=data, error=error,
+                           photo_id=photo_id, link=link, base_url=base, share_url=share_url, og_image=og_image,
+                           brands=_brand_choices(lang) if data else [],
+                           photo_url=url_for("pages.photo_file", photo_id=photo_id) if photo_id else None,
+                           ship_options=(24, 48, 72))
+    return html, status
+
+
+# ----------------------------------------------------------------------------- views
+
+
+@bp.get("/")
+def index():
+    return _render(None)
+
+
+@bp.get("/search")
+def search():
+    try:
+        p = _page_params(request.args)
+    except ApiError as e:
+        return _render(None, error=e, status=e.status)
+    if not p.q:
+        return _render(p)
+    if p.photo_id:
+        return redirect(url_for("pages.photo_search", photo_id=p.photo_id) + "?" +
+                        urlencode(p.query_args()), 303)
+    return _search_and_render(p)
+
+
+def _search_and_render(p: SearchParams, photo_id: str | None = None, image: Any = None):
+    _limit()
+    try:
+        resp = service.run_search(p, image)
+        data = service.search_json(resp, p)
+    except ApiError as e:
+        return _render(p, error=e, photo_id=photo_id, status=e.status)
+    return _render(p, data=data, photo_id=photo_id)
+
+
+@bp.post("/search")
+def search_post():
+    """The page's form: a new photo is stored and the browser sent to its stable URL."""
+    photo = next((f for name in ("photo", "camera") for f in request.files.getlist(name) if f and f.filename), None)
+    try:
+        p = _page_params(request.form)
+        if photo is not None:
+            image = service.photo_for(p, photo)
+            photo_id = current_app.extensions["dupe_photos"].save(image)
+            args = p.query_args(crop=None, photo_id=None)
+            return redirect(url_for("pages.photo_search", photo_id=photo_id) + ("?" + urlencode(args) if args else ""),
+                            303)
+    except ApiError as e:
+        return _render(None, error=e, status=e.status)
+    if p.photo_id:
+        args = p.query_args(photo_id=None)
+        return redirect(url_for("pages.photo_search", photo_id=p.photo_id) + ("?" + urlencode(args) if args else ""),
+                        303)
+    args = p.query_args()
+    return redirect(url_for("pages.search") + ("?" + urlencode(args) if args else ""), 303)
+
+
+@bp.get("/s/<photo_id>")
+def photo_search(photo_id: str):
+    try:
+        p = _page_params(request.args)
+        image = current_app.extensions["dupe_photos"].load(photo_id, current_app.config)
+    except ApiError as e:
+        return _render(None, error=e, status=e.status)
+    from dataclasses import replace
+    p = replace(p, photo_id=None)
+    return _search_and_render(p, photo_id=photo_id, image=image)
+
+
+@bp.get("/s/<photo_id>/photo.jpg")
+def photo_file(photo_id: str):
+    path = current_app.extensions["dupe_photos"].path(photo_id)
+    if path is None:
+        abort(404)
+    resp = send_file(path, mimetype="image/jpeg", max_age=86400)
+    resp.headers["Cache-Control"] = "private, max-age=86400"
+    return resp
+
+
+@bp.get("/images/<path:filename>")
+def catalog_image(filename: str):
+    if not _IMAGE_EXT_RE.fullmatch(filename):
+        abort(404)
+    # send_from_directory joins safely (no "..", no absolute paths) under CATALOG_DIR.
+    return send_from_directory(current_app.config["CATALOG_DIR"], filename, max_age=3600)
+
+
+@bp.get("/card/<product_id>.png")
+def share_card(product_id: str):
+    _limit()
+    lang = ui_lang()
+    bp_id = request.args.get("bp") or None
+    src = service.product_doc(product_id)
+    view = service.guarded(service.engine().view)
+    if bp_id is None:
+        bp_id = next((b for b in src.get("dupe_of") or [] if b in view.brand_products), None)
+    brand_product = view.brand_products.get(bp_id) if bp_id else None
+    if brand_product is None:
+        raise ApiError(404, "not_found", "no brand product to compare this product with", "bp")
+    png = _card_png(src, brand_product, lang, view.generation)
+    resp = Response(png, mimetype="image/png")
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp
+
+
+def _card_png(src: dict[str, Any], brand_product: dict[str, Any], lang: str, generation: int) -> bytes:
+    today = service.engine().today()
+    key = (src.get("id"), brand_product.get("id"), lang, generation, today.isoformat())
+    cache = current_app.extensions["dupe_cards"]
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    factory = src.get("factory") or {}
+    label = label_for(factory, brand_product.get("brand"), today)
+    savings = tier_savings(src.get("price_tiers") or [], src.get("currency", "CNY"),
+                           float(brand_product.get("price") or 0), brand_product.get("currency", "CNY"))
+    view = service.engine().view()
+    brand = view.brands.get(brand_product.get("brand") or "", {})
+    tiers = sorted(src.get("price_tiers") or [], key=lambda x: x.get("min_qty") or 0)
+    savings.sort(key=lambda s: s.min_qty)
+    first = tiers[0] if tiers else {"price": src.get("min_price")}
+    best = min(tiers, key=lambda x: x["price"]) if len(tiers) > 1 else None
+    spec = cards.CardSpec(
+        brand_name=brand.get("names") or {}, brand_titles=brand_product.get("titles") or {},
+        brand_price=money(brand_product.get("price"), brand_product.get("currency")),
+        dupe_titles=src.get("titles") or {}, factory_names=factory.get("names") or {},
+        dupe_price=money(first.get("price"), src.get("currency")),
+        dupe_best=money(best["price"], src.get("currency")) if best and best is not first else None,
+        best_qty=best.get("min_qty") if best else None, moq=src.get("moq"),
+        ratio=savings[0].ratio if savings else None, label=label.type,
+        verified_by=label.verified_by, verified_at=label.verified_at, lang=lang)
+    left = _load_image((brand_product.get("images") or [None])[0])
+    right = _load_image((src.get("images") or [None])[0])
+    png = cards.render(spec, left, right, font_path=current_app.config.get("CARD_FONT"))
+    cache.put(key, png)
+    return png
+
+
+def _load_image(ref: str | None) -> Any:
+    """A catalog image for the card (placeholder on any failure: a card is never refused
+    for a missing picture). Remote images go through the SSRF-guarded fetcher."""
+    if not ref:
+        return None
+    cfg = current_app.config
+    try:
+        if ref.lower().startswith(("http://", "https://")):
+            from indexer.images import decode_image
+            data = cfg["URL_FETCHER"](ref, timeout=3.0, max_bytes=cfg["MAX_IMAGE_BYTES"])
+            return decode_image(data, max_bytes=cfg["MAX_IMAGE_BYTES"], max_pixels=cfg["MAX_IMAGE_PIXELS"],
+                                draft=(600, 600))
+        return load_local(ref, cfg["CATALOG_DIR"], draft=(600, 600))
+    except (ImageError, OSError):
+        return None

@@ -1,0 +1,298 @@
+"""What the API and the pages share: the engine (opened lazily, once per app), running a
+search from validated parameters, the JSON shape of results with the service's links,
+product and brand views, and the background reindex job.
+
+Index problems (missing, corrupt, built with other models) become ``ApiError`` 503 with
+the store's own message, so every caller shows a clear error instead of a traceback.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, url_for
+
+from indexer.embed.base import EmbedderError
+from search.engine import QueryError, SearchEngine, SearchResponse
+from search.labels import label_for
+from search.prices import tier_savings
+from search.serialize import pick_title, response_json
+from search.store.base import StoreError
+from web import photos
+from web.errors import ApiError
+from web.params import SearchParams
+
+# sqlite3.DatabaseError: a file corrupted after it was opened surfaces from queries.
+INDEX_ERRORS = (StoreError, EmbedderError, sqlite3.DatabaseError)
+
+
+def unavailable(e: Exception) -> ApiError:
+    return ApiError(503, "index_unavailable", f"the search index cannot be used: {e}", None,
+                    {"Retry-After": "30"})
+
+
+class EngineHolder:
+    """Builds the engine on first use; a failure is remembered for ``retry_after`` seconds,
+    then tried again (so building the index while the service runs needs no restart)."""
+
+    def __init__(self, factory: Callable[[], SearchEngine] | None, engine: SearchEngine | None = None,
+                 retry_after: float = 5.0) -> None:
+        self.factory = factory
+        self.engine = engine
+        self.retry_after = retry_after
+        self._error: tuple[float, Exception] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> SearchEngine:
+        if self.engine is not None:
+            return self.engine
+        with self._lock:
+            if self.engine is not None:
+                return self.engine
+            if self._error and time.monotonic() - self._error[0] < self.retry_after:
+                raise unavailable(self._error[1])
+            if self.factory is None:
+                raise unavailable(StoreError("no engine configured"))
+            try:
+                self.engine = self.factory()
+                self._error = None
+            except INDEX_ERRORS as e:
+                self._error = (time.monotonic(), e)
+                raise unavailable(e) from None
+            return self.engine
+
+    def retry_now(self) -> None:
+        """Forget a remembered failure (e.g. the index was just built)."""
+        with self._lock:
+            self._error = None
+
+
+def holder() -> EngineHolder:
+    return current_app.extensions["dupe_engine"]
+
+
+def engine() -> SearchEngine:
+    return holder().get()
+
+
+def guarded(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` mapping index and model failures to 503."""
+    try:
+        return fn()
+    except ApiError:
+        raise
+    except INDEX_ERRORS as e:
+        raise unavailable(e) from None
+
+
+def photo_for(p: SearchParams, upload: Any = None) -> Any:
+    """The photo of a search (an uploaded file, base64, a URL or a kept photo id), decoded
+    and checked, or None for a text search."""
+    cfg = current_app.config
+    if upload is not None:
+        return photos.from_upload(upload, cfg)
+    if p.image_base64:
+        return photos.from_base64(p.image_base64, cfg)
+    if p.image_url:
+        return photos.from_url(p.image_url, cfg, cfg["URL_FETCHER"])
+    if p.photo_id:
+        return current_app.extensions["dupe_photos"].load(p.photo_id, cfg)
+    return None
+
+
+def run_search(p: SearchParams, image: Any = None) -> SearchResponse:
+    eng = engine()
+
+    def go() -> SearchResponse:
+        view = eng.view()
+        if p.brand and p.brand not in view.brands:
+            raise ApiError(400, "unknown_brand", f"brand: no brand with id {p.brand[:60]!r} (see /api/v1/brands)",
+                           "brand")
+        if p.brand_product and p.brand_product not in view.brand_products:
+            raise ApiError(400, "unknown_brand_product",
+                           f"brand_product: no brand product with id {p.brand_product[:60]!r}", "brand_product")
+        try:
+            return eng.search(p.to_request(image))
+        except QueryError as e:
+            raise ApiError(400, "bad_query", str(e), "crop" if "crop" in str(e) else "q") from None
+    return guarded(go)
+
+
+# ----------------------------------------------------------------------------- JSON
+
+
+def scrub(value: Any) -> Any:
+    """Drop the indexer's private bookkeeping (``_keys``...) from records shown to users."""
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items() if not str(k).startswith("_")}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
+def image_url(ref: str | None, external: bool = True) -> str | None:
+    """Where a catalog image reference can be loaded from: URLs as they are, catalog
+    paths under /images/."""
+    if not ref or not isinstance(ref, str):
+        return None
+    if ref.lower().startswith(("http://", "https://")):
+        return ref
+    return url_for("pages.catalog_image", filename=ref, _external=external)
+
+
+def card_url(product_id: str, bp_id: str | None, lang: str = "en", external: bool = True) -> str:
+    args = {k: v for k, v in (("bp", bp_id), ("lang", lang if lang != "en" else None)) if v}
+    return url_for("pages.share_card", product_id=product_id, _external=external, **args)
+
+
+def _with_links(r: dict[str, Any], lang: str) -> dict[str, Any]:
+    r["image_urls"] = [u for u in (image_url(x) for x in r.get("images") or []) if u]
+    bp = r.get("replaces")
+    if bp:
+        bp["image_urls"] = [u for u in (image_url(x) for x in bp.get("images") or []) if u]
+    r["card_url"] = card_url(r["id"], (bp or {}).get("id"), lang)
+    return r
+
+
+def search_json(resp: SearchResponse, p: SearchParams) -> dict[str, Any]:
+    data = scrub(response_json(resp, p.lang))
+    for r in data["results"]:
+        _with_links(r, p.lang)
+    u = data["understood"]
+    for bp in [u.get("brand_product"), *u.get("looks_like", [])]:
+        if bp:
+            bp["image_urls"] = [x for x in (image_url(i) for i in bp.get("images") or []) if x]
+    data["page"], data["k"] = p.page, p.k
+    data["query"] = p.echo()
+    return data
+
+
+def product_doc(product_id: str) -> dict[str, Any]:
+    eng = engine()
+    doc = guarded(lambda: eng.store.get([f"product:{product_id}"])[0])
+    if doc is None:
+        raise ApiError(404, "not_found", f"no product with id {product_id[:60]!r}", "id")
+    return doc.source
+
+
+def product_json(product_id: str, lang: str, today: dt.date | None = None) -> dict[str, Any]:
+    """A product with its factory, and for each brand product it is a dupe of: the label
+    the factory holds for that brand today and the saving per price tier."""
+    src = product_doc(product_id)
+    view = guarded(engine().view)
+    today = today or engine().today()
+    factory = src.get("factory") or {}
+    dupe_of = []
+    for bp_id in src.get("dupe_of") or []:
+        bp = view.brand_products.get(bp_id)
+        if bp is None:
+            continue
+        label = label_for(factory, bp.get("brand"), today)
+        savings = tier_savings(src.get("price_tiers") or [], src.get("currency", "CNY"),
+                               float(bp.get("price") or 0), bp.get("currency", "CNY"))
+        dupe_of.append({**brand_product_json(bp, lang), "label": label.__dict__.copy(),
+                        "savings": [s.__dict__.copy() for s in savings],
+                        "card_url": card_url(product_id, bp_id, lang)})
+    product = scrub({k: v for k, v in src.items() if k != "factory"})
+    return {**product, "title": pick_title(src.get("titles"), lang),
+            "image_urls": [u for u in (image_url(x) for x in src.get("images") or []) if u],
+            "factory": scrub({**factory, "name": pick_title(factory.get("names"), lang)}),
+            "dupe_of": dupe_of}
+
+
+def brand_product_json(bp: dict[str, Any], lang: str) -> dict[str, Any]:
+    out = scrub({k: v for k, v in bp.items()})
+    out["title"] = pick_title(bp.get("titles"), lang)
+    out["image_urls"] = [u for u in (image_url(x) for x in bp.get("images") or []) if u]
+    return out
+
+
+def brands_json(lang: str) -> dict[str, Any]:
+    view = guarded(engine().view)
+    by_brand: dict[str, list[dict[str, Any]]] = {}
+    for bp in view.brand_products.values():
+        by_brand.setdefault(bp.get("brand"), []).append(brand_product_json(bp, lang))
+    brands = []
+    for bid, b in sorted(view.brands.items()):
+        b = scrub(b)
+        brands.append({"id": bid, "name": pick_title(b.get("names"), lang), "names": b.get("names") or {},
+                       "aliases": b.get("aliases") or [], "categories": b.get("categories") or [],
+                       "brand_products": sorted(by_brand.get(bid, []), key=lambda x: x["id"])})
+    return {"brands": brands}
+
+
+def dupes_params(bp: dict[str, Any], p: SearchParams) -> SearchParams:
+    """A brand product's dupes are a search by its titles, with the brand product fixed."""
+    from dataclasses import replace
+    titles = bp.get("titles") or {}
+    text = " ".join(dict.fromkeys(v for v in titles.values() if v)) or bp.get("id")
+    return replace(p, q=text[:500], brand=bp.get("brand"), brand_product=bp.get("id"))
+
+
+# ----------------------------------------------------------------------------- reindex
+
+
+class ReindexJob:
+    """Re-runs the indexer on the catalog folder in a background thread; one at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.status: dict[str, Any] = {"state": "idle"}
+        self.thread: threading.Thread | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self.status)
+
+    def start(self, run: Callable[[], str], on_done: Callable[[], None]) -> dict[str, Any]:
+        with self._lock:
+            if self.status.get("state") == "running":
+                raise ApiError(409, "reindex_running", "a reindex is already running")
+            self.status = {"state": "running", "started_at": _now(), "finished_at": None,
+                           "summary": None, "error": None}
+
+            def work() -> None:
+                try:
+                    summary = run()
+                    update = {"state": "done", "summary": summary}
+                except Exception as e:  # reported through the status endpoint
+                    update = {"state": "failed", "error": f"{type(e).__name__}: {e}"}
+                on_done()
+                with self._lock:
+                    self.status.update(update, finished_at=_now())
+
+            self.thread = threading.Thread(target=work, name="dupe-reindex", daemon=True)
+            self.thread.start()
+            return dict(self.status)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def reindex_runner(app: Any) -> Callable[[], str]:
+    """The job: the live engine's store and embedders if it is up, else the configured ones."""
+    catalog = Path(app.config["CATALOG_DIR"])
+    hold: EngineHolder = app.extensions["dupe_engine"]
+
+    def run() -> str:
+        from indexer.pipeline import Indexer, write_rejects
+        try:
+            eng = hold.get()
+            store, text, image = eng.store, eng.text, eng.image
+        except ApiError:
+            from indexer.embed.registry import image_embedder, text_embedder
+            from search.settings import open_store
+            settings = app.extensions["dupe_settings"]
+            store = open_store(settings, create=True)
+            text, image = text_embedder(settings.text_model), image_embedder(settings.image_model)
+        report = Indexer(store, text, image).run(catalog)
+        if report.rejects:
+            write_rejects(report.rejects, app.extensions["dupe_settings"].index_dir / "rejects.jsonl")
+        return report.summary()
+    return run
