@@ -59,7 +59,7 @@ def has_model_number(tokens: Sequence[str]) -> bool:
     return any(_MODEL_NUMBER.match(t) for t in tokens)
 
 
-def lexical_weight(coverage: float, model_number: bool, *, low: float = 0.1, high: float = 0.5) -> float:
+def lexical_weight(coverage: float, model_number: bool, *, low: float = 0.1, high: float = 0.6) -> float:
     """BM25's share in the fusion for one query.
 
     ``coverage`` is the share of query tokens found in the best lexical hits: a Chinese

@@ -93,8 +93,8 @@ def test_fusion_returns_each_document_once(lists):
 
 def test_lexical_weight_is_low_without_lexical_evidence():
     assert lexical_weight(0.0, False) == pytest.approx(0.1)
-    assert lexical_weight(1.0, False) == pytest.approx(0.5)
-    assert lexical_weight(0.2, True) == pytest.approx(0.5)
+    assert lexical_weight(1.0, False) == pytest.approx(0.6)
+    assert lexical_weight(0.2, True) == pytest.approx(0.6)
     assert has_model_number(["sony", "wh1000xm4"]) and not has_model_number(["yoga", "2024"])
 
 
