@@ -29,7 +29,7 @@ class Candidate:
 @dataclass(frozen=True)
 class RankingConfig:
     min_text_cosine: float = 0.25        # a candidate needs one signal at least this strong...
-    min_image_cosine: float = 0.35
+    min_image_cosine: float = 0.15       # real photos vs catalog shots score low (grocery: median .32)
     max_drop: float = 3.0                # ...and a fused score (z units) at most this far below the best
     group_by_factory: bool = True
     include_counterfeits: bool = False

@@ -1,0 +1,1 @@
+"""Generator of the demo catalog in ``seeds/`` (run ``python seeds/generate.py``)."""
