@@ -13,7 +13,7 @@ from indexer.catalog.records import Brand, BrandProduct, Catalog, Factory, Produ
 from search.analysis import Analyzer, alias_map
 from search.store.base import IndexDoc
 
-ANALYSIS_VERSION = "2"
+ANALYSIS_VERSION = "3"
 # BM25 runs on one token field, so field weights are expressed by repetition (BM25F with
 # integer weights): titles count twice, and only the start of a description counts, since
 # long marketing text drowns the identifying words. Measured on the quality benchmark

@@ -102,7 +102,10 @@ class Analyzer:
             self._alias_re = re.compile("|".join(parts))
 
     def fold_aliases(self, text: str) -> str:
-        """Normalised text with every brand alias replaced by its canonical token."""
+        """Normalised text with each brand alias followed by its brand's canonical token.
+
+        The alias's own words stay: real aliases often carry product words ("戴森吹风机",
+        "stanley tumbler") that must still match listings."""
         text = normalise(text)
         if self._alias_re is None:
             return text
@@ -112,8 +115,10 @@ class Analyzer:
             target = self._alias_target.get(key) or self._alias_target.get(key.replace(" ", ""))
             if target is None:  # matched via \s* flexibility: find by squeezed comparison
                 squeezed = key.replace(" ", "")
-                target = next((t for k, t in self._alias_target.items() if k.replace(" ", "") == squeezed), key)
-            return f" {target} "
+                target = next((t for k, t in self._alias_target.items() if k.replace(" ", "") == squeezed), None)
+            if not target or target in _WORD.findall(key):
+                return m.group(0)
+            return f"{m.group(0)} {target} "
         return self._alias_re.sub(repl, text)
 
     def tokens(self, text: str) -> list[str]:
