@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from indexer.catalog.records import Brand, BrandProduct, Catalog, Factory, Product, to_json
 from search.analysis import Analyzer, alias_map
+from search.labels import TrademarkGuard
 from search.store.base import IndexDoc
 
-ANALYSIS_VERSION = "3"
+ANALYSIS_VERSION = "4"
 # BM25 runs on one token field, so field weights are expressed by repetition (BM25F with
 # integer weights): titles count twice, and only the start of a description counts, since
 # long marketing text drowns the identifying words. Measured on the quality benchmark
@@ -54,12 +55,14 @@ def endorsed_types(f: Factory) -> list[str]:
     return sorted({e.type for e in f.endorsements if e.evidence})
 
 
-def plan_product(p: Product, cat: Catalog, analyzer: Analyzer) -> DocPlan:
+def plan_product(p: Product, cat: Catalog, analyzer: Analyzer, guard: TrademarkGuard) -> DocPlan:
     f = cat.factories[p.factory]
     targets = [cat.brand_products[b] for b in p.dupe_of if b in cat.brand_products]
     source = to_json(p)
     source["factory"] = _factory_view(f)
     source["min_price"] = p.min_price
+    # Trademark words in the listing (a counterfeit, not a dupe), found once at index time.
+    source["trademark_hits"] = [list(hit) for hit in guard.find(p.titles.values())]
     attr_text = " ".join(f"{k} {v}" for k, v in p.attributes.items())
     title_tokens = analyzer.tokens_many(p.titles.values())
     tokens = (title_tokens * TITLE_WEIGHT + analyzer.tokens_many([p.category, attr_text])
@@ -93,9 +96,10 @@ def plan_brand(b: Brand) -> DocPlan:
 
 def plan_catalog(cat: Catalog) -> list[DocPlan]:
     analyzer = Analyzer(alias_map(to_json(b) for b in cat.brands.values()))
+    guard = TrademarkGuard({b.id: b.trademarks for b in cat.brands.values()})
     plans = [plan_brand(b) for b in cat.brands.values()]
     plans += [plan_brand_product(bp, cat, analyzer) for bp in cat.brand_products.values()]
-    plans += [plan_product(p, cat, analyzer) for p in cat.products.values()]
+    plans += [plan_product(p, cat, analyzer, guard) for p in cat.products.values()]
     return plans
 
 

@@ -162,9 +162,9 @@ class SearchEngine:
 
         # Per-query weights: lexical evidence decides how much BM25 counts.
         t = time.perf_counter()
-        top_docs = {d.id: d for d in self.store.get(list(_top_ids(lists, 200))) if d is not None}
         if "bm25" in lists:
-            cov = _coverage(u.tokens, [top_docs[h.id].tokens for h in lists["bm25"][:3] if h.id in top_docs])
+            best = [d for d in self.store.get([h.id for h in lists["bm25"][:3]]) if d is not None]
+            cov = _coverage(u.tokens, [d.tokens for d in best])
             w = lexical_weight(cov, has_model_number(u.tokens)) if req.mode == "hybrid" else 1.0
             weights["bm25"] = w
             u.lexical_weight = round(w, 3)
@@ -176,11 +176,15 @@ class SearchEngine:
             weights["ocr"] = 0.3
         ranked = {k: [(h.id, h.score) for h in v] for k, v in lists.items()}
         fused = zscore_fusion(ranked, weights) if req.fusion == "zscore" else rrf(ranked, weights)
+        # Only the head of the fused list can reach the page (after the relevance gate,
+        # counterfeits and grouping take their share), so only it is fetched.
+        head = fused[:max(60, 3 * (req.k + req.offset))]
+        docs = {d.id: d for d in self.store.get([i for i, _ in head]) if d is not None}
         raw = {k: {h.id: h.score for h in v} for k, v in lists.items()}
         qset = set(u.tokens)
         cands = []
-        for doc_id, score in fused[:200]:
-            d = top_docs.get(doc_id)
+        for doc_id, score in head:
+            d = docs.get(doc_id)
             if d is None:
                 continue
             signals = {k: raw[k][doc_id] for k in raw if doc_id in raw[k]}
@@ -227,13 +231,6 @@ class SearchEngine:
 
 def _bp_view(bp: dict[str, Any]) -> dict[str, Any]:
     return {k: bp.get(k) for k in ("id", "brand", "titles", "category", "price", "currency", "images")}
-
-
-def _top_ids(lists: dict[str, list[Hit]], n: int) -> dict[str, None]:
-    ids: dict[str, None] = {}
-    for hits in lists.values():
-        ids.update(dict.fromkeys(h.id for h in hits[:n]))
-    return ids
 
 
 def _coverage(query_tokens: list[str], hit_tokens: list[list[str]]) -> float:

@@ -80,7 +80,8 @@ class TrademarkGuard:
     """Finds brand trademark words in listing text (case, width and script folded)."""
 
     def __init__(self, trademarks: Mapping[str, Iterable[str]]) -> None:
-        parts: list[str] = []
+        cjk: list[str] = []
+        latin: list[str] = []
         self._owner: dict[str, str] = {}
         for brand, words in trademarks.items():
             for w in words:
@@ -89,8 +90,11 @@ class TrademarkGuard:
                     continue
                 self._owner[key] = brand
                 esc = re.escape(key).replace("\\ ", r"\s*")
-                parts.append(esc if is_cjk(key) else f"{LATIN_LEFT}{esc}{LATIN_RIGHT}")
-        parts.sort(key=len, reverse=True)
+                (cjk if is_cjk(key) else latin).append(esc)
+        # One boundary check around all Latin words (one lookbehind, not one per word).
+        parts = sorted(cjk, key=len, reverse=True)
+        if latin:
+            parts.append(f"{LATIN_LEFT}(?:{'|'.join(sorted(latin, key=len, reverse=True))}){LATIN_RIGHT}")
         self._re = re.compile("|".join(parts)) if parts else None
 
     def find(self, texts: Iterable[str]) -> list[tuple[str, str]]:

@@ -80,7 +80,7 @@ def rank(cands: Sequence[Candidate], *, brand: str | None, target: Mapping[str, 
          cfg: RankingConfig = RankingConfig(), fx: Mapping[str, float] = DEFAULT_FX_TO_CNY) -> list[Result]:
     """Rank candidates (already fused, best first) as dupes. See the module docstring."""
     results: list[Result] = []
-    found = {c.id: guard.find((c.source.get("titles") or {}).values()) for c in cands}
+    found = {c.id: _trademark_hits(c.source, guard) for c in cands}
     allowed = [c for c in cands if cfg.include_counterfeits or not found[c.id]]
     for c in apply_gate(allowed, cfg):
         src = c.source
@@ -97,7 +97,7 @@ def rank(cands: Sequence[Candidate], *, brand: str | None, target: Mapping[str, 
             savings = tier_savings(src.get("price_tiers") or [], src.get("currency", "CNY"),
                                    float(replaces.get("price") or 0), replaces.get("currency", "CNY"), fx)
         why = {"signals": {k: round(v, 4) for k, v in c.signals.items()}, "words": c.matched_words}
-        product = {k: v for k, v in src.items() if k not in ("factory", "_keys")}
+        product = {k: v for k, v in src.items() if k not in ("factory", "_keys", "trademark_hits")}
         results.append(Result(c.id, c.fused, label, product, factory, replaces, savings, why, counterfeit, tier=tier))
 
     if brand is not None:
@@ -105,6 +105,14 @@ def rank(cands: Sequence[Candidate], *, brand: str | None, target: Mapping[str, 
     else:
         results.sort(key=lambda r: -r.score)
     return group_by_factory(results) if cfg.group_by_factory else results
+
+
+def _trademark_hits(source: Mapping[str, Any], guard: TrademarkGuard) -> list[tuple[str, str]]:
+    """Trademark words in a listing: found by the indexer, or here for documents without them."""
+    hits = source.get("trademark_hits")
+    if hits is not None:
+        return [(b, w) for b, w in hits]
+    return guard.find((source.get("titles") or {}).values())
 
 
 def group_by_factory(results: Sequence[Result]) -> list[Result]:
