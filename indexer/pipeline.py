@@ -152,6 +152,9 @@ class Indexer:
                 owners.append(p)
             except (ImageError, OSError) as e:
                 report.rejects.append(Reject(p.image or "", 0, f"image not indexed: {e}", p.doc.source.get("id")))
+                # Not stored as done: the next run tries the image again (a URL that timed
+                # out may answer then) and reports it again if it still fails.
+                p.doc.content_hash += "+image-failed"
         report.timings["load_images"] = report.timings.get("load_images", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
         if images:

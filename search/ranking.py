@@ -61,7 +61,10 @@ def apply_gate(cands: Sequence[Candidate], cfg: RankingConfig) -> list[Candidate
     if not kept:
         return []
     top = max(c.fused for c in kept)
-    return [c for c in kept if c.fused >= top - cfg.max_drop]
+    # Near the best, or above the mean of the retrieved candidates (z-fused scores are
+    # centred on it): an exact match scoring far above everything must not push out the
+    # good matches behind it.
+    return [c for c in kept if c.fused >= top - cfg.max_drop or c.fused >= 0.0]
 
 
 def _replaces(source: Mapping[str, Any], brand: str | None, target: Mapping[str, Any] | None,

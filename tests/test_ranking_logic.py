@@ -163,6 +163,12 @@ def test_group_by_factory_collapses_listings_into_more():
     assert len(flat) == 3
 
 
+def test_gate_keeps_good_matches_behind_an_outlier():
+    cands = [_cand("exact", 9.0, _factory("f1")), _cand("close", 1.5, _factory("f2")),
+             _cand("tail", -1.0, _factory("f3"))]
+    assert [c.id for c in apply_gate(cands, RankingConfig())] == ["product:exact", "product:close"]
+
+
 def test_gate_drops_weak_tail():
     cands = [_cand("strong", 3.0, _factory("f1")), _cand("weak", 0.0, _factory("f2"), text=0.1),
              _cand("far", -2.0, _factory("f3"), text=0.9)]

@@ -48,9 +48,17 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
             yield no, None, err
             continue
         try:
-            yield no, json.loads(text), None
+            obj = json.loads(text)
         except json.JSONDecodeError as e:
             yield no, None, f"invalid JSON: {e.msg} (column {e.colno})"
+            continue
+        except RecursionError:
+            yield no, None, "invalid JSON: nested too deeply"
+            continue
+        except ValueError as e:                      # e.g. an integer of more than 4300 digits
+            yield no, None, f"invalid JSON: {str(e).split(';')[0][:120]}"
+            continue
+        yield no, obj, None
 
 
 def _split(cell: str) -> list[str]:
@@ -75,7 +83,7 @@ def csv_row_to_product(row: dict[str, str]) -> dict[str, Any]:
             if value.startswith("{"):
                 try:
                     obj["attributes"] = json.loads(value)
-                except json.JSONDecodeError:
+                except (ValueError, RecursionError):     # JSONDecodeError, too deep, too long
                     raise InvalidRecord("attributes is not valid JSON") from None
             else:
                 pairs = [p.split("=", 1) for p in _split(value)]
@@ -131,13 +139,25 @@ def read_csv(path: Path) -> Iterator[tuple[int, Any, str | None]]:
             yield no, None, str(e)
 
 
+def _is_text(obj: Any) -> bool:
+    """False if the decoded JSON holds a lone surrogate (``"\\ud800"`` parses, but is not
+    text: it cannot be written as UTF-8, and would fail the run later)."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _collect(path: Path, rows: Iterator[tuple[int, Any, str | None]], parse: Callable[[Any], R],
              into: dict[str, R], rejects: list[Reject], check: Callable[[R], str | None]) -> None:
     name = path.name
     for no, obj, err in rows:
         rid = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
+        if not err and not _is_text(obj):
+            err = "invalid Unicode: an unpaired surrogate escape (\\ud800-\\udfff)"
         if err:
-            rejects.append(Reject(name, no, err, rid))
+            rejects.append(Reject(name, no, err, rid if isinstance(rid, str) and _is_text(rid) else None))
             continue
         try:
             rec = parse(obj)

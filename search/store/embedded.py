@@ -1,26 +1,30 @@
 """The embedded on-disk store (the default backend; no server to install).
 
-One SQLite database is the source of truth: documents with their filter columns, an FTS5
-index over the pre-analysed tokens (``bm25()``, k1=1.2, b=0.75), vectors as float32 BLOBs
-(one table per field) and ``vlog``, a log of the rows each write touched. Every write
-call is one transaction, so a crash mid-write leaves the last committed state.
+One SQLite database is the source of truth: documents with their filter columns and
+pre-analysed tokens, vectors as float32 BLOBs (one table per field) and ``vlog``, a log
+of the rows each write touched. Every write call is one transaction, so a crash
+mid-write leaves the last committed state.
 
-Searching uses an in-memory view of the database, rebuilt or updated whenever the
+Searching uses an in-memory view of the database, brought up to date whenever the
 generation changes (any connection's commit, e.g. the indexer process):
 
 * filter columns as numpy arrays, so filters are evaluated in memory (no table scans);
+* BM25 postings (``_Lexicon``): FTS5's ``bm25()`` formula (k1=1.2, b=0.75), computed with
+  numpy, with MaxScore pruning of common tokens (SQLite FTS5 scores every matching row:
+  ~0.5 s per query at 1M products, against a few ms here);
 * per vector field, either an exact float32 matrix (fewer than ``ann_min`` vectors,
-  20,000 by default) or an HNSW graph (usearch, vectors held as float16) whose candidates
+  20,000 by default) or an HNSW graph (usearch, vectors held as int8) whose candidates
   are re-scored exactly from the float32 vectors in SQLite. Filtered queries over few
   documents are answered exactly over those documents; otherwise the graph is searched
   with oversampling and post-filtered, falling back to exact search when too few survive.
 
 The view follows the log: after a commit elsewhere it re-reads only the rows logged
-since its position. A graph is saved beside the database (``<db>.<field>.s<seq>.usearch``,
-``seq`` = the log position it reflects) so another process or a restart loads it and
-applies the log from there instead of building it again. ``warm()`` brings the view and
-the saved graphs up to date (the indexer calls it after a run; ``rebuilding()`` does it
-before the swap, so readers switch to a ready graph).
+since its position. Graphs and, for large indexes, the view itself are saved beside the
+database (``<db>.<part>.s<seq>.<ext>``, ``seq`` = the log position they reflect), so
+another process or a restart loads them and applies the log from there instead of
+building them again. ``warm()`` brings the view and the saved files up to date (call it
+after indexing; ``rebuilding()`` does it before the swap, so readers switch to a ready
+view).
 
 Reads use one SQLite connection per thread (no lock around queries); writes go through
 one connection under a lock.
@@ -67,26 +71,39 @@ CREATE INDEX IF NOT EXISTS docs_kind ON docs(kind);
 CREATE TABLE IF NOT EXISTS vec_text (rowid INTEGER PRIMARY KEY, v BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS vec_image (rowid INTEGER PRIMARY KEY, v BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS vlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, rid INTEGER NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(tokens, content='docs', content_rowid='rowid', tokenize='ascii');
 """
 
 # Filter columns kept in memory, in this order (after rowid) in ``_FILTER_SELECT``.
 _STR_COLS = ("kind", "category", "region", "factory", "brand", "labels")
 _NUM_COLS = ("price_min", "moq", "ship_within_hours")
-_FILTER_SELECT = "SELECT rowid, kind, category, region, factory, brand, labels, price_min, moq, ship_within_hours FROM docs"
+_FILTER_SELECT = ("SELECT rowid, kind, category, region, factory, brand, labels, price_min, moq, ship_within_hours,"
+                  " tokens FROM docs")
+_TOKENS_AT = 1 + len(_STR_COLS) + len(_NUM_COLS)
+#: BM25 parameters (FTS5's and Elasticsearch's defaults).
+BM25_K1 = 1.2
+BM25_B = 0.75
+#: Documents changed since the postings were built, beyond which they are rebuilt.
+LEX_DELTA_MAX = 20_000
+#: From this many documents, the view (filter columns and postings) is saved beside the
+#: database, so opening it does not re-read and re-tokenise every document.
+VIEW_SAVE_MIN = 50_000
 
 #: Vector fields with fewer vectors than this are searched exactly (brute force).
 ANN_MIN = int(os.environ.get("DUPE_ANN_MIN", "20000"))
-#: With an HNSW graph, a filter leaving at most this many documents is answered exactly.
+#: With an HNSW graph, a filter leaving at most this many documents (and at most half of
+#: them) is answered exactly, over those documents.
 EXACT_SUBSET_MAX = 4096
 #: Log entries kept; a reader further behind rebuilds its view from scratch.
 VLOG_KEEP = 2_000_000
 VLOG_PRUNE_STEP = 10_000
-#: Graph parameters (usearch): neighbours per node, build and search beam widths.
+#: Graph parameters (usearch): vectors held as int8 (cosine), neighbours per node, build and
+#: search beam widths. int8 halves memory against float16 and, with candidates re-scored
+#: exactly, gave equal or better recall on our vectors (measured in benchmarks.speed).
+HNSW_DTYPE = "i8"
 HNSW_CONNECTIVITY = 16
 HNSW_EXPANSION_ADD = 128
-HNSW_EXPANSION_SEARCH = 96
-#: ANN candidates re-scored exactly beyond k.
+HNSW_EXPANSION_SEARCH = 200
+#: ANN candidates re-scored exactly beyond k: max(RERANK_EXTRA, k // 2).
 RERANK_EXTRA = 20
 
 
@@ -223,6 +240,239 @@ class _Vectors:
     changed_since_save: int = 0
 
 
+
+class _VocabIds(dict):
+    """token -> id, adding unseen tokens."""
+    def __missing__(self, key: str) -> int:
+        val = self[key] = len(self)
+        return val
+
+
+class _Lexicon:
+    """BM25 over the documents' tokens, in memory: postings (position, term frequency)
+    per token built in bulk, plus the documents changed since then (``delta``), merged in
+    by ``compact``. Scores are FTS5's ``bm25()`` (k1=1.2, b=0.75; idf = ln((N - n + 0.5) /
+    (n + 0.5)), at least 1e-6) over all documents, so filters never change a score, only
+    which documents are kept. The length-normalised term weights of the bulk postings are
+    precomputed, and recomputed when the mean document length drifts by more than 0.1%."""
+
+    AVGDL_TOLERANCE = 1e-3
+    PRUNE_BUDGET = 2000          # postings scored in full before pruning is considered
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self.offsets = np.zeros(1, dtype=np.int64)
+        self.pos = np.zeros(0, dtype=np.int32)
+        self.tf = np.zeros(0, dtype=np.uint16)      # term frequency (capped at 65535)
+        self.w = np.zeros(0, dtype=np.float32)      # tf (k1 + 1) / (tf + k1 (1 - b + b dl / avgdl_w))
+        self.maxw = np.zeros(0, dtype=np.float32)   # by token: the largest of its weights
+        self.avgdl_w = 0.0
+        self.stale = np.zeros(0, dtype=bool)        # by position: postings in the bulk part are out of date
+        self.any_stale = False
+        self.dl = np.zeros(0, dtype=np.float64)     # by position: document length in tokens
+        self.delta: dict[str, dict[int, int]] = {}  # token -> {position: tf} of changed documents
+        self.delta_docs: dict[int, list[str]] = {}  # position -> its distinct tokens in ``delta``
+        self.total = 0.0                            # sum of document lengths
+
+    def grow(self, cap: int) -> None:
+        for name in ("stale", "dl"):
+            a = getattr(self, name)
+            if a.shape[0] < cap:
+                out = np.zeros(cap, dtype=a.dtype)
+                out[:a.shape[0]] = a
+                setattr(self, name, out)
+
+    def build(self, positions: np.ndarray, token_strings: Sequence[str], cap: int) -> None:
+        """Postings of these documents, in bulk (the previous contents are dropped)."""
+        from array import array
+        vocab = _VocabIds()
+        ids = array("i")
+        lengths = np.zeros(len(token_strings), dtype=np.int64)
+        for i, s in enumerate(token_strings):
+            toks = s.split()
+            lengths[i] = len(toks)
+            ids.extend(map(vocab.__getitem__, toks))
+        self.stale = np.zeros(cap, dtype=bool)
+        self.any_stale = False
+        self.dl = np.zeros(cap, dtype=np.float64)
+        self.dl[positions] = lengths
+        self.total = float(lengths.sum())
+        self.delta, self.delta_docs = {}, {}
+        self.vocab = dict(vocab)
+        tok = np.frombuffer(ids, dtype=np.int32).astype(np.int64)
+        owner = np.repeat(np.asarray(positions, dtype=np.int64), lengths)
+        keys, tf = np.unique(tok * (cap + 1) + owner, return_counts=True)
+        del tok, owner
+        tok_sorted = keys // (cap + 1)
+        self.pos = (keys % (cap + 1)).astype(np.int32)
+        self.tf = np.minimum(tf, 65535).astype(np.uint16)
+        self.offsets = np.searchsorted(tok_sorted, np.arange(len(self.vocab) + 1)).astype(np.int64)
+        self._weights(self.total / max(len(token_strings), 1))
+
+    def _weights(self, avgdl: float) -> None:
+        avgdl = avgdl if avgdl > 0 else 1.0
+        tf = self.tf.astype(np.float32)
+        norm = BM25_K1 * (1.0 - BM25_B + BM25_B * self.dl[self.pos] / avgdl)
+        self.w = (tf * (BM25_K1 + 1.0) / (tf + norm)).astype(np.float32)
+        self.avgdl_w = avgdl
+        # Largest weight per token (0 for tokens without bulk postings).
+        counts = np.diff(self.offsets)
+        self.maxw = np.zeros(counts.size, dtype=np.float32)
+        nonempty = counts > 0
+        if self.w.size:
+            self.maxw[nonempty] = np.maximum.reduceat(self.w, self.offsets[:-1][nonempty])
+
+    def forget(self, pos: int) -> None:
+        """The document at ``pos`` is gone or about to change."""
+        self.stale[pos] = self.any_stale = True
+        self.total -= self.dl[pos]
+        self.dl[pos] = 0
+        for t in self.delta_docs.pop(pos, ()):
+            d = self.delta.get(t)
+            if d is not None:
+                d.pop(pos, None)
+                if not d:
+                    del self.delta[t]
+
+    def put(self, pos: int, tokens: str) -> None:
+        self.forget(pos)
+        toks = tokens.split()
+        self.dl[pos] = len(toks)
+        self.total += len(toks)
+        counts: dict[str, int] = {}
+        for t in toks:
+            counts[t] = counts.get(t, 0) + 1
+        for t, c in counts.items():
+            self.delta.setdefault(t, {})[pos] = c
+        self.delta_docs[pos] = list(counts)
+
+    def _term(self, token: str, n_docs: int, avgdl: float) -> tuple[float, float, np.ndarray, np.ndarray] | None:
+        """(idf, upper bound of its score, positions sorted, weights) of one query token."""
+        tid = self.vocab.get(token)
+        d = self.delta.get(token)
+        if tid is None and not d:
+            return None
+        maxw = 0.0
+        if tid is not None:
+            a, b = self.offsets[tid], self.offsets[tid + 1]
+            p, w = self.pos[a:b], self.w[a:b]
+            maxw = float(self.maxw[tid]) if b > a else 0.0
+            if self.any_stale:
+                live = ~self.stale[p]
+                p, w = p[live], w[live]
+        else:
+            p, w = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+        if d:
+            dp = np.fromiter(d.keys(), dtype=np.int32, count=len(d))
+            dtf = np.fromiter(d.values(), dtype=np.float64, count=len(d))
+            dw = dtf * (BM25_K1 + 1.0) / (dtf + BM25_K1 * (1.0 - BM25_B + BM25_B * self.dl[dp] / avgdl))
+            p = np.concatenate([p, dp])
+            w = np.concatenate([w.astype(np.float64), dw])
+            order = np.argsort(p, kind="stable")
+            p, w = p[order], w[order]
+            maxw = max(maxw, float(dw.max()))
+        if not p.size:
+            return None
+        idf = float(np.log((n_docs - p.size + 0.5) / (p.size + 0.5)))
+        idf = idf if idf > 0 else 1e-6
+        return idf, idf * maxw, p, w
+
+    def search(self, tokens: Sequence[str], n_docs: int, allowed: np.ndarray | None, k: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, exact scores) of allowed documents matching any token: all of them,
+        or (``k`` given) a subset holding the best k. With ``k``, MaxScore pruning: after
+        the rare tokens are scored, a common token whose best possible contribution (with
+        the others left) cannot lift an unseen document above the k-th score so far only
+        adds its weight to the candidates found, instead of bringing in its postings."""
+        empty = np.zeros(0, dtype=np.int64), np.zeros(0)
+        if n_docs <= 0:
+            return empty
+        avgdl = self.total / n_docs if self.total > 0 else 1.0
+        if self.pos.size and abs(avgdl - self.avgdl_w) > self.AVGDL_TOLERANCE * self.avgdl_w:
+            self._weights(avgdl)
+        terms = [x for x in (self._term(t, n_docs, avgdl) for t in tokens) if x is not None]
+        if not terms:
+            return empty
+        terms.sort(key=lambda x: x[2].size)                    # rare first
+        if k is None:
+            done, rest = terms, []
+        else:
+            budget = max(self.PRUNE_BUDGET, 10 * k)
+            n_first = 1
+            while n_first < len(terms) and sum(x[2].size for x in terms[:n_first + 1]) <= budget:
+                n_first += 1
+            done, rest = terms[:n_first], sorted(terms[n_first:], key=lambda x: -x[1])
+        uniq, sums = self._aggregate([(x[2], x[3], x[0]) for x in done], allowed)
+        while rest and k is not None:
+            bound = sum(x[1] for x in rest)
+            if uniq.size >= k and bound < np.partition(sums, uniq.size - k)[uniq.size - k]:
+                break           # no document outside the candidates can reach the top k
+            x = rest.pop(0)     # the token with the largest possible contribution
+            more_p, more_s = self._aggregate([(x[2], x[3], x[0])], allowed)
+            uniq, sums = self._aggregate([(uniq, sums, 1.0), (more_p, more_s, 1.0)], None)
+        for idf, _, p, w in rest:                         # add the pruned tokens' weights
+            if not uniq.size:
+                break
+            at = np.searchsorted(p, uniq)
+            ok = at < p.size
+            ok[ok] = p[at[ok]] == uniq[ok]
+            sums[ok] += w[at[ok]].astype(np.float64) * idf
+        return uniq, sums
+
+    def _aggregate(self, parts: Sequence[tuple[np.ndarray, np.ndarray, float]], allowed: np.ndarray | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Sum weights x factor by position over the parts; keep allowed positions."""
+        if len(parts) == 1:
+            p, w, f = parts[0]
+            uniq, sums = p.astype(np.int64), w.astype(np.float64) * f
+        else:
+            p = np.concatenate([x[0] for x in parts])
+            c = np.concatenate([x[1].astype(np.float64) * x[2] for x in parts])
+            if p.size * 8 < self.dl.shape[0]:
+                uniq, inv = np.unique(p, return_inverse=True)
+                sums = np.bincount(inv, weights=c, minlength=uniq.size)
+            else:       # many postings: add up by position directly (linear, no sort)
+                full = np.bincount(p, weights=c, minlength=self.dl.shape[0])
+                uniq = np.flatnonzero(full)
+                sums = full[uniq]
+            uniq = uniq.astype(np.int64)
+        if allowed is not None:
+            keep = allowed[uniq]
+            uniq, sums = uniq[keep], sums[keep]
+        return uniq, sums
+
+    def changed(self) -> int:
+        return len(self.delta_docs)
+
+    def compact(self) -> None:
+        """Merge the changed documents into the bulk postings."""
+        vocab = _VocabIds(self.vocab)
+        counts = np.diff(self.offsets)
+        tok = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+        pos, tf = self.pos.astype(np.int64), self.tf
+        if self.any_stale:
+            live = ~self.stale[pos]
+            tok, pos, tf = tok[live], pos[live], tf[live]
+        parts_t, parts_p, parts_f = [tok], [pos], [tf]
+        for t, d in self.delta.items():
+            parts_t.append(np.full(len(d), vocab[t], dtype=np.int64))
+            parts_p.append(np.fromiter(d.keys(), dtype=np.int64, count=len(d)))
+            parts_f.append(np.minimum(np.fromiter(d.values(), dtype=np.int64, count=len(d)), 65535).astype(np.uint16))
+        tok, pos, tf = np.concatenate(parts_t), np.concatenate(parts_p), np.concatenate(parts_f).astype(np.uint16)
+        order = np.lexsort((pos, tok))
+        self.vocab = dict(vocab)
+        self.pos, self.tf = pos[order].astype(np.int32), tf[order]
+        self.offsets = np.searchsorted(tok[order], np.arange(len(self.vocab) + 1)).astype(np.int64)
+        self.stale[:] = False
+        self.any_stale = False
+        self.delta, self.delta_docs = {}, {}
+        self._weights(self.avgdl_w)
+
+    def nbytes(self) -> int:
+        return int(self.offsets.nbytes + self.pos.nbytes + self.tf.nbytes + self.w.nbytes + self.stale.nbytes
+                   + self.dl.nbytes)
+
+
 class _View:
     """Filter columns and vectors of one database file at log position ``seq``."""
 
@@ -242,6 +492,8 @@ class _View:
         self.num_cols = {c: np.zeros(0, dtype=np.float64) for c in _NUM_COLS}
         self.vocab: dict[str, dict[str, int]] = {c: {} for c in _STR_COLS}
         self.vectors = {f: _Vectors(f, int(dims.get(f, 0)), np.zeros(0, dtype=bool)) for f in schema.VECTOR_FIELDS}
+        self.lex = _Lexicon()
+        self.saved_seq = -1                              # log position of the saved view file
         self.masks: dict[tuple[str | None, Filters], tuple[np.ndarray, int]] = {}
 
     # positions ---------------------------------------------------------------------
@@ -266,12 +518,14 @@ class _View:
             v.has = grow(v.has, False)
             if v.mat is not None:
                 v.mat = grow(v.mat, 0.0)
+        self.lex.grow(cap)
         self.cap = cap
 
     def position(self, rowid: int) -> int | None:
         return int(self.pos_of[rowid]) if 0 <= rowid < self.pos_of.shape[0] and self.pos_of[rowid] >= 0 else None
 
-    def set_row(self, row: Sequence[Any]) -> int:
+    def set_row(self, row: Sequence[Any], *, lexicon: bool = True) -> int:
+        """Store a row of ``_FILTER_SELECT``; ``lexicon=False`` when postings are built in bulk after."""
         rowid = int(row[0])
         pos = self.position(rowid)
         if pos is None:
@@ -299,6 +553,8 @@ class _View:
                 self.str_cols[c][pos] = code
         for i, c in enumerate(_NUM_COLS, start=1 + len(_STR_COLS)):
             self.num_cols[c][pos] = np.nan if row[i] is None else float(row[i])
+        if lexicon:
+            self.lex.put(pos, row[_TOKENS_AT] or "")
         return pos
 
     def remove_row(self, rowid: int) -> None:
@@ -308,6 +564,7 @@ class _View:
         for v in self.vectors.values():
             self.set_vector(v, rowid, None)
         self.alive[pos] = False
+        self.lex.forget(pos)
         for c in _STR_COLS:
             self.str_cols[c][pos] = -1
         self.pos_of[rowid] = -1
@@ -337,6 +594,62 @@ class _View:
         if not had:
             v.has[pos] = True
             v.count += 1
+
+    # persistence -------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Columns and postings (compacted first) as one .npz, written atomically."""
+        if self.lex.changed() or self.lex.any_stale:
+            self.lex.compact()
+        n = self.top
+        lex = self.lex
+        arrays: dict[str, np.ndarray] = {
+            "rowid": self.rowid[:n], "alive": self.alive[:n], "free": np.asarray(self.free, dtype=np.int64),
+            "lex_offsets": lex.offsets, "lex_pos": lex.pos, "lex_tf": lex.tf, "lex_dl": lex.dl[:n],
+            "lex_vocab": np.frombuffer(json.dumps(sorted(lex.vocab, key=lex.vocab.__getitem__),
+                                                  ensure_ascii=False).encode(), dtype=np.uint8),
+            "vocab": np.frombuffer(json.dumps({c: sorted(v, key=v.__getitem__) for c, v in self.vocab.items()},
+                                              ensure_ascii=False).encode(), dtype=np.uint8)}
+        for c in _STR_COLS:
+            arrays[f"s_{c}"] = self.str_cols[c][:n]
+        for c in _NUM_COLS:
+            arrays[f"n_{c}"] = self.num_cols[c][:n]
+        tmp = path.with_name(path.name + f".tmp-{os.getpid()}-{threading.get_ident()}.npz")
+        try:
+            np.savez(tmp, **arrays)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    @classmethod
+    def restore(cls, path: Path, db_file: Path, dims: dict[str, int]) -> "_View":
+        with np.load(path, allow_pickle=False) as data:
+            view = cls(db_file, dims)
+            rowid = data["rowid"].astype(np.int64)
+            n = rowid.shape[0]
+            view._grow(n)
+            view.top = n
+            view.rowid[:n] = rowid
+            view.alive[:n] = data["alive"]
+            view.free = data["free"].tolist()
+            view.count = int(view.alive[:n].sum())
+            live = np.flatnonzero(view.alive[:n])
+            view.pos_of = np.full(int(rowid[live].max()) + 1 if live.size else 0, -1, dtype=np.int64)
+            view.pos_of[rowid[live]] = live
+            for c in _STR_COLS:
+                view.str_cols[c][:n] = data[f"s_{c}"]
+            for c in _NUM_COLS:
+                view.num_cols[c][:n] = data[f"n_{c}"]
+            view.vocab = {c: {v: i for i, v in enumerate(vals)}
+                          for c, vals in json.loads(data["vocab"].tobytes().decode()).items()}
+            lex = view.lex
+            lex.vocab = {t: i for i, t in enumerate(json.loads(data["lex_vocab"].tobytes().decode()))}
+            lex.offsets, lex.pos = data["lex_offsets"], data["lex_pos"]
+            lex.tf = np.minimum(data["lex_tf"], 65535).astype(np.uint16)
+            lex.dl[:n] = data["lex_dl"]
+            lex.total = float(lex.dl[:n].sum())
+            lex._weights(lex.total / max(view.count, 1))
+        return view
 
     # filters -----------------------------------------------------------------------
     def mask(self, f: Filters, vector_field: str | None) -> tuple[np.ndarray, int]:
@@ -373,20 +686,35 @@ class _View:
         return out
 
 
+def _usearch() -> Any:
+    """The usearch module. onnxruntime (the models) must be imported before it: the other
+    order crashes the process (usearch 2.26 + onnxruntime 1.31, a C++ runtime clash)."""
+    with contextlib.suppress(ImportError):
+        import onnxruntime  # noqa: F401
+    import usearch.index
+    return usearch.index
+
+
 def _hnsw(dim: int) -> Any:
-    from usearch.index import Index, MetricKind
-    return Index(ndim=dim, metric=MetricKind.IP, dtype="f16", connectivity=HNSW_CONNECTIVITY,
+    u = _usearch()
+    Index, MetricKind = u.Index, u.MetricKind
+    return Index(ndim=dim, metric=MetricKind.Cos, dtype=HNSW_DTYPE, connectivity=HNSW_CONNECTIVITY,
                  expansion_add=HNSW_EXPANSION_ADD, expansion_search=HNSW_EXPANSION_SEARCH)
 
 
-def _graph_files(db_file: Path, field: str) -> list[tuple[int, Path]]:
-    """Saved graphs of one field of one database, newest first."""
+def _sidecars(db_file: Path, part: str, suffix: str) -> list[tuple[int, Path]]:
+    """Files saved beside a database (``<db>.<part>.s<seq><suffix>``), newest first."""
     out = []
-    for p in db_file.parent.glob(f"{db_file.name}.{field}.s*.usearch"):
-        seq = p.name[len(db_file.name) + len(field) + 3:-len(".usearch")]
+    prefix = f"{db_file.name}.{part}.s"
+    for p in db_file.parent.glob(f"{prefix}*{suffix}"):
+        seq = p.name[len(prefix):-len(suffix)]
         if seq.isdigit():
             out.append((int(seq), p))
     return sorted(out, reverse=True)
+
+
+def _graph_files(db_file: Path, field: str) -> list[tuple[int, Path]]:
+    return _sidecars(db_file, field, ".usearch")
 
 
 class EmbeddedStore(Store):
@@ -416,7 +744,16 @@ class EmbeddedStore(Store):
                     raise StoreError(f"no index at {self.path}: build one first (dupe index CATALOG_DIR)")
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._write_current("index-1.sqlite")
-            self._db_file = self.path / current.read_text().strip()
+            try:
+                name = current.read_text().strip()
+            except (OSError, UnicodeError) as e:
+                raise StoreError(f"index at {self.path} is unreadable ({e}): rebuild it "
+                                 f"(dupe index CATALOG_DIR --rebuild)") from None
+            self._db_file = self.path / name
+            # Opening for reading must not create an empty database in place of a lost one.
+            if not create and (not name or not self._db_file.is_file() or self._db_file.stat().st_size == 0):
+                raise StoreError(f"index at {self.path} is incomplete: its database file {name or '(none)'!r} "
+                                 f"is missing or empty: rebuild it (dupe index CATALOG_DIR --rebuild)")
         self._conn = self._connect(self._db_file)
 
     # -- connection management -------------------------------------------------------
@@ -567,16 +904,12 @@ class EmbeddedStore(Store):
                 vals = (d.id, d.kind, d.category, d.price_min, d.moq, d.region, d.ship_within_hours, d.factory,
                         d.brand, " " + " ".join(d.labels) + " ", d.content_hash, tokens,
                         json.dumps(d.source, ensure_ascii=False))
-                old = c.execute("SELECT rowid, tokens FROM docs WHERE id = ?", (d.id,)).fetchone()
+                old = c.execute("SELECT rowid FROM docs WHERE id = ?", (d.id,)).fetchone()
                 if old:
                     rid = old[0]
                     c.execute(update, (*vals[1:], rid))
-                    if old[1] != tokens:
-                        c.execute("INSERT INTO fts (fts, rowid, tokens) VALUES ('delete', ?, ?)", old)
-                        c.execute("INSERT INTO fts (rowid, tokens) VALUES (?, ?)", (rid, tokens))
                 else:
                     rid = c.execute(insert, vals).lastrowid
-                    c.execute("INSERT INTO fts (rowid, tokens) VALUES (?, ?)", (rid, tokens))
                 for name in schema.VECTOR_FIELDS:
                     blob = _vec_blob(getattr(d, f"{name}_vector"))
                     if blob is None:
@@ -592,9 +925,8 @@ class EmbeddedStore(Store):
             return
         with self._tx() as c:
             for i in ids:
-                row = c.execute("SELECT rowid, tokens FROM docs WHERE id = ?", (i,)).fetchone()
+                row = c.execute("SELECT rowid FROM docs WHERE id = ?", (i,)).fetchone()
                 if row:
-                    c.execute("INSERT INTO fts (fts, rowid, tokens) VALUES ('delete', ?, ?)", row)
                     c.execute("DELETE FROM docs WHERE rowid = ?", (row[0],))
                     for name in schema.VECTOR_FIELDS:
                         c.execute(f"DELETE FROM vec_{name} WHERE rowid = ?", (row[0],))
@@ -613,15 +945,16 @@ class EmbeddedStore(Store):
                         image_vector=vec(r[14]) if len(r) > 14 else None)
 
     @_guarded
-    def get(self, ids: Sequence[str]) -> list[IndexDoc | None]:
+    def get(self, ids: Sequence[str], *, vectors: bool = True) -> list[IndexDoc | None]:
+        """Documents by id (None where absent); ``vectors=False`` skips reading the vectors
+        (what search needs: a third of the time at 100k documents)."""
         conn, _ = self._rconn()
         found: dict[str, IndexDoc] = {}
+        select = (f"SELECT {self._COLUMNS}, t.v, i.v FROM docs d LEFT JOIN vec_text t ON t.rowid = d.rowid"
+                  f" LEFT JOIN vec_image i ON i.rowid = d.rowid" if vectors else f"SELECT {self._COLUMNS} FROM docs d")
         with _snapshot(conn):
             for chunk in _chunks(list(dict.fromkeys(ids)), 500):
-                rows = conn.execute(
-                    f"SELECT {self._COLUMNS}, t.v, i.v FROM docs d LEFT JOIN vec_text t ON t.rowid = d.rowid"
-                    f" LEFT JOIN vec_image i ON i.rowid = d.rowid"
-                    f" WHERE d.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+                rows = conn.execute(f"{select} WHERE d.id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
                 for r in rows:
                     found[r[0]] = self._row_doc(r)
         return [found.get(i) for i in ids]
@@ -639,33 +972,21 @@ class EmbeddedStore(Store):
 
     @_guarded
     def bm25(self, tokens: Sequence[str], k: int, filters: Filters = Filters()) -> list[Hit]:
-        expr = fts_match(tokens)
-        if not expr or k <= 0:
+        tokens = [t for t in tokens if t]
+        if not tokens or k <= 0:
             return []
         conn, db_file = self._rconn()
-        if filters.ids is None:
-            with self._viewing(conn, db_file) as view:
-                allowed, m = view.mask(filters, None)
-                if m == 0:
-                    return []
-                pos_of = view.pos_of
-                limit = k if m == view.count else min(view.count, int(k * view.count / m * 1.2) + 16)
-                rows = conn.execute("SELECT rowid, -bm25(fts) FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT ?",
-                                    (expr, limit)).fetchall()
-                kept = []
-                for rid, score in rows:
-                    pos = pos_of[rid] if rid < pos_of.shape[0] else -1
-                    if pos >= 0 and allowed[pos]:
-                        kept.append((rid, score))
-            if len(kept) >= k or len(rows) < limit:
-                kept = kept[:k]
-                ids = self._ids(conn, [r for r, _ in kept])
-                return [Hit(ids[r], float(s)) for r, s in kept if r in ids]
-        where, args = filter_sql(filters)
-        rows = conn.execute(
-            f"SELECT d.id, -bm25(fts) FROM fts JOIN docs d ON d.rowid = fts.rowid"
-            f" WHERE fts MATCH ? AND {where} ORDER BY bm25(fts) LIMIT ?", [expr, *args, k]).fetchall()
-        return [Hit(i, float(s)) for i, s in rows]
+        with self._viewing(conn, db_file) as view:
+            allowed, m = view.mask(replace_ids(filters), None)
+            if filters.ids is not None:
+                allowed = allowed & self._id_mask(conn, view, filters.ids)
+                m = int(allowed.sum())
+            if m == 0:
+                return []
+            pos, scores = view.lex.search(tokens, view.count, allowed, k)
+            rowids, scores = _top(view.rowid[pos], scores, k)
+        ids = self._ids(conn, rowids)
+        return [Hit(ids[r], float(sc)) for r, sc in zip(rowids, scores) if r in ids]
 
     @staticmethod
     def _ids(conn: sqlite3.Connection, rowids: Sequence[int]) -> dict[int, str]:
@@ -714,7 +1035,7 @@ class EmbeddedStore(Store):
             k = min(k, m)
             if vecs.ann is None:
                 rowids, scores = _exact(view, vecs, q, k, allowed, m)
-            elif m <= EXACT_SUBSET_MAX:
+            elif m <= min(EXACT_SUBSET_MAX, vecs.count // 2):
                 rowids, scores = self._exact_sql(conn, field, view.rowid[np.flatnonzero(allowed)], q, k, vecs.dim)
             else:
                 rowids, scores = self._ann(conn, view, vecs, q, k, allowed, m)
@@ -740,7 +1061,7 @@ class EmbeddedStore(Store):
 
     def _ann(self, conn: sqlite3.Connection, view: _View, vecs: _Vectors, q: np.ndarray, k: int,
              allowed: np.ndarray, m: int) -> tuple[list[int], list[float]]:
-        want = k + RERANK_EXTRA
+        want = k + max(RERANK_EXTRA, k // 2)
         count = min(vecs.count, want if m >= vecs.count else int(want * vecs.count / m * 1.3) + 16)
         while True:
             with vecs.lock:
@@ -753,7 +1074,7 @@ class EmbeddedStore(Store):
             if count * 4 >= vecs.count and m <= 8 * EXACT_SUBSET_MAX:
                 return self._exact_sql(conn, vecs.name, view.rowid[np.flatnonzero(allowed)], q, k, vecs.dim)
             count = min(vecs.count, count * 4)
-        # Re-score the candidates exactly from the float32 vectors (the graph holds float16).
+        # Re-score the candidates exactly from the float32 vectors (the graph holds int8).
         return self._exact_sql(conn, vecs.name, keys[:want], q, k, vecs.dim)
 
     # -- the in-memory view ------------------------------------------------------------
@@ -776,17 +1097,66 @@ class EmbeddedStore(Store):
     def _load(self, conn: sqlite3.Connection, db_file: Path) -> _View:
         with _snapshot(conn):
             seq, pruned, gen = self._log_position(conn)
-            view = _View(db_file, self._meta(conn, "dims") or {})
+            dims = self._meta(conn, "dims") or {}
+            view = None
+            for saved, path in _sidecars(db_file, "view", ".npz"):
+                if pruned <= saved <= seq:
+                    try:
+                        view = _View.restore(path, db_file, dims)
+                    except Exception:  # noqa: BLE001 - missing or damaged: try the next, else build
+                        continue
+                    view.saved_seq = saved
+                    self._apply_rows(conn, view, self._changed_since(conn, saved, seq))
+                    break
+            if view is None:
+                view = _View(db_file, dims)
+                positions, token_strings = [], []
+                for row in conn.execute(_FILTER_SELECT):
+                    positions.append(view.set_row(row, lexicon=False))
+                    token_strings.append(row[_TOKENS_AT] or "")
+                view.lex.build(np.asarray(positions, dtype=np.int64), token_strings, view.cap)
+                del token_strings
             view.seq, view.generation = seq, gen
-            for row in conn.execute(_FILTER_SELECT):
-                view.set_row(row)
             for name, vecs in view.vectors.items():
                 count = conn.execute(f"SELECT count(*) FROM vec_{name}").fetchone()[0]
                 if count >= self.ann_min:
                     self._load_graph(conn, view, vecs, seq, pruned)
                 else:
                     self._load_matrix(conn, view, vecs)
+        if view.saved_seq < 0 and view.count >= VIEW_SAVE_MIN:
+            self._save_view(view)
         return view
+
+    def _save_view(self, view: _View) -> None:
+        path = view.db_file.parent / f"{view.db_file.name}.view.s{view.seq}.npz"
+        try:
+            view.save(path)
+        except OSError:
+            return
+        view.saved_seq = view.seq
+        for old_seq, p in _sidecars(view.db_file, "view", ".npz"):
+            if old_seq < view.seq:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+    @staticmethod
+    def _changed_since(conn: sqlite3.Connection, after: int, upto: int) -> list[int]:
+        return [r for (r,) in conn.execute("SELECT DISTINCT rid FROM vlog WHERE seq > ? AND seq <= ?", (after, upto))]
+
+    def _apply_rows(self, conn: sqlite3.Connection, view: _View, rowids: Sequence[int]) -> list[int]:
+        """Bring the filter columns and postings of these rows up to SQLite; returns the live ones."""
+        live: list[int] = []
+        for chunk in _chunks(list(rowids), 500):
+            rows = {r[0]: r for r in conn.execute(f"{_FILTER_SELECT} WHERE rowid IN "
+                                                  f"({','.join('?' * len(chunk))})", chunk)}
+            for rid in chunk:
+                if rid in rows:
+                    view.set_row(rows[rid])
+                    live.append(rid)
+                else:
+                    view.remove_row(rid)
+        view.masks.clear()
+        return live
 
     @staticmethod
     def _log_position(conn: sqlite3.Connection) -> tuple[int, int, int]:
@@ -828,8 +1198,8 @@ class EmbeddedStore(Store):
             if saved > seq or saved < pruned:
                 continue
             try:
-                from usearch.index import Index
-                index = Index.restore(str(path))
+                index = _usearch().Index.restore(str(path))
+                index.expansion_search = HNSW_EXPANSION_SEARCH      # not kept in the file
             except Exception:  # noqa: BLE001 - a missing or damaged file: build instead
                 continue
             if index is None or index.ndim != vecs.dim and vecs.dim:
@@ -838,8 +1208,7 @@ class EmbeddedStore(Store):
             vecs.has[:] = False
             rowids = np.asarray(index.keys, dtype=np.int64) if len(index) else np.zeros(0, dtype=np.int64)
             ok = rowids.size == 0 or (rowids.max() < view.pos_of.shape[0] and (view.pos_of[rowids] >= 0).all())
-            changed = [r for (r,) in conn.execute(
-                "SELECT DISTINCT rid FROM vlog WHERE seq > ? AND seq <= ?", (saved, seq))]
+            changed = self._changed_since(conn, saved, seq)
             if not ok:
                 # Rows gone since the save must be among the changed ones; anything else is damage.
                 known = rowids[(rowids < view.pos_of.shape[0])]
@@ -925,21 +1294,16 @@ class EmbeddedStore(Store):
         for f, v in view.vectors.items():
             if not v.count and f in dims:
                 v.dim = int(dims[f])
-        changed = [r for (r,) in conn.execute("SELECT DISTINCT rid FROM vlog WHERE seq > ? AND seq <= ?",
-                                              (view.seq, seq))]
+        changed = self._changed_since(conn, view.seq, seq)
         for chunk in _chunks(changed, 500):
-            rows = {r[0]: r for r in conn.execute(f"{_FILTER_SELECT} WHERE rowid IN "
-                                                  f"({','.join('?' * len(chunk))})", chunk)}
-            for rid in chunk:
-                if rid in rows:
-                    view.set_row(rows[rid])
-                else:
-                    view.remove_row(rid)
+            live = self._apply_rows(conn, view, chunk)
             for vecs in view.vectors.values():
-                self._apply_vectors(conn, view, vecs, [r for r in chunk if r in rows])
+                self._apply_vectors(conn, view, vecs, live)
         for vecs in view.vectors.values():
             if vecs.ann is None and vecs.count >= self.ann_min:
                 self._to_graph(view, vecs, seq)
+        if view.lex.changed() > max(LEX_DELTA_MAX, view.count // 10):
+            view.lex.compact()
         view.seq, view.generation = seq, gen
         view.masks.clear()
 
@@ -967,6 +1331,8 @@ class EmbeddedStore(Store):
             for vecs in view.vectors.values():
                 if vecs.ann is not None and (vecs.saved_seq != view.seq and vecs.changed_since_save):
                     self._save_graph(view, vecs, view.seq)
+            if view.count >= VIEW_SAVE_MIN and view.saved_seq != view.seq:
+                self._save_view(view)
 
     def memory(self) -> dict[str, int]:
         """Bytes held by the in-memory view, by part (for benchmarks and health checks)."""
@@ -975,7 +1341,8 @@ class EmbeddedStore(Store):
             return {}
         out = {"columns": int(view.pos_of.nbytes + view.rowid.nbytes + view.alive.nbytes
                               + sum(a.nbytes for a in view.str_cols.values())
-                              + sum(a.nbytes for a in view.num_cols.values()))}
+                              + sum(a.nbytes for a in view.num_cols.values())),
+               "postings": view.lex.nbytes()}
         for name, v in view.vectors.items():
             out[name] = int(v.has.nbytes + (v.mat.nbytes if v.mat is not None else 0)
                             + (v.ann.memory_usage if v.ann is not None else 0))
@@ -1057,7 +1424,7 @@ def _remove_db(db_file: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             os.remove(str(db_file) + suffix)
-    for p in db_file.parent.glob(db_file.name + ".*.usearch*"):
+    for p in db_file.parent.glob(db_file.name + ".*"):
         with contextlib.suppress(FileNotFoundError):
             p.unlink()
 
