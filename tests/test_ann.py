@@ -13,8 +13,8 @@ from search.store.base import Filters, IndexDoc
 from search.store.embedded import EmbeddedStore
 
 DIM = 24
-N = 2000
-ANN_MIN = 800
+N = 1600
+ANN_MIN = 600
 MODELS = {"text": "fake-text@1", "image": "fake-image@1"}
 DIMS = {"text": DIM, "image": DIM}
 CATEGORIES = [f"c{i}" for i in range(20)]
@@ -67,7 +67,7 @@ def data():
 @pytest.fixture
 def queries():
     rng = np.random.default_rng(1)
-    base = clustered(N)[rng.integers(0, N, 80)]
+    base = clustered(N)[rng.integers(0, N, 60)]
     return unit(base + 0.2 * rng.standard_normal(base.shape))
 
 

@@ -309,6 +309,13 @@ class _Lexicon:
         self.offsets = np.searchsorted(tok_sorted, np.arange(len(self.vocab) + 1)).astype(np.int64)
         self._weights(self.total / max(len(token_strings), 1))
 
+    def refresh(self, n_docs: int) -> None:
+        """Recompute the bulk weights if the mean document length drifted (writers only:
+        searches read the weights without a lock)."""
+        avgdl = self.total / n_docs if n_docs > 0 and self.total > 0 else 1.0
+        if self.pos.size and abs(avgdl - self.avgdl_w) > self.AVGDL_TOLERANCE * self.avgdl_w:
+            self._weights(avgdl)
+
     def _weights(self, avgdl: float) -> None:
         avgdl = avgdl if avgdl > 0 else 1.0
         tf = self.tf.astype(np.float32)
@@ -388,8 +395,6 @@ class _Lexicon:
         if n_docs <= 0:
             return empty
         avgdl = self.total / n_docs if self.total > 0 else 1.0
-        if self.pos.size and abs(avgdl - self.avgdl_w) > self.AVGDL_TOLERANCE * self.avgdl_w:
-            self._weights(avgdl)
         terms = [x for x in (self._term(t, n_docs, avgdl) for t in tokens) if x is not None]
         if not terms:
             return empty
@@ -1107,6 +1112,7 @@ class EmbeddedStore(Store):
                         continue
                     view.saved_seq = saved
                     self._apply_rows(conn, view, self._changed_since(conn, saved, seq))
+                    view.lex.refresh(view.count)
                     break
             if view is None:
                 view = _View(db_file, dims)
@@ -1304,6 +1310,7 @@ class EmbeddedStore(Store):
                 self._to_graph(view, vecs, seq)
         if view.lex.changed() > max(LEX_DELTA_MAX, view.count // 10):
             view.lex.compact()
+        view.lex.refresh(view.count)
         view.seq, view.generation = seq, gen
         view.masks.clear()
 
