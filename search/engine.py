@@ -163,7 +163,7 @@ class SearchEngine:
         # Per-query weights: lexical evidence decides how much BM25 counts.
         t = time.perf_counter()
         if "bm25" in lists:
-            best = [d for d in self.store.get([h.id for h in lists["bm25"][:3]]) if d is not None]
+            best = [d for d in self.store.get([h.id for h in lists["bm25"][:3]], vectors=False) if d is not None]
             cov = _coverage(u.tokens, [d.tokens for d in best])
             w = lexical_weight(cov, has_model_number(u.tokens)) if req.mode == "hybrid" else 1.0
             weights["bm25"] = w
@@ -179,7 +179,7 @@ class SearchEngine:
         # Only the head of the fused list can reach the page (after the relevance gate,
         # counterfeits and grouping take their share), so only it is fetched.
         head = fused[:max(60, 3 * (req.k + req.offset))]
-        docs = {d.id: d for d in self.store.get([i for i, _ in head]) if d is not None}
+        docs = {d.id: d for d in self.store.get([i for i, _ in head], vectors=False) if d is not None}
         raw = {k: {h.id: h.score for h in v} for k, v in lists.items()}
         qset = set(u.tokens)
         cands = []

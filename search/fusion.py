@@ -42,11 +42,13 @@ def zscore_fusion(rankings: Mapping[str, Ranking], weights: Mapping[str, float])
     for z in per.values():
         docs.update(dict.fromkeys(z))
     total = sum(weights[n] for n in per) or 1.0
+    # A document missing from a list counts as that list's worst score.
+    floor = {name: min(z.values()) for name, z in per.items()}
     fused = {}
     for d in docs:
         s = 0.0
         for name, z in per.items():
-            s += weights[name] * z.get(d, min(z.values()))
+            s += weights[name] * z.get(d, floor[name])
         fused[d] = s / total
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 

@@ -69,6 +69,16 @@ class StoreContract:
         assert store.get(["p4"])[0].image_vector is None
         assert store.info().count == 5
 
+    def test_get_without_vectors_keeps_everything_else(self, store):
+        store.upsert(catalog_docs())
+        full, = store.get(["p1"])
+        bare, missing = store.get(["p1", "missing"], vectors=False)
+        assert missing is None
+        assert bare.text_vector is None and bare.image_vector is None
+        assert full.text_vector is not None and full.image_vector is not None
+        assert (bare.id, bare.source, bare.tokens, bare.labels, bare.category, bare.price_min) == \
+            (full.id, full.source, full.tokens, full.labels, full.category, full.price_min)
+
     def test_upsert_replaces_and_delete_removes_everywhere(self, store):
         store.upsert(catalog_docs())
         store.upsert([doc("p3", "ceramic pot enamel", text=basis(8, 5), image=basis(6, 5), category="pot")])

@@ -113,8 +113,9 @@ class Store(abc.ABC):
     def delete(self, ids: Iterable[str]) -> None: ...
 
     @abc.abstractmethod
-    def get(self, ids: Sequence[str]) -> list[IndexDoc | None]:
-        """Documents by id, in order (None where absent). Vectors included."""
+    def get(self, ids: Sequence[str], *, vectors: bool = True) -> list[IndexDoc | None]:
+        """Documents by id, in order (None where absent). Vectors included unless
+        ``vectors=False`` (what ranking needs: reading vectors is most of the cost)."""
 
     @abc.abstractmethod
     def scan(self, kind: DocKind) -> list[IndexDoc]:

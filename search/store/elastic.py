@@ -475,13 +475,14 @@ class ElasticStore(Store):
         if failures:
             raise BulkWriteError(action, failures, total)
 
-    def get(self, ids: Sequence[str]) -> list[IndexDoc | None]:
+    def get(self, ids: Sequence[str], *, vectors: bool = True) -> list[IndexDoc | None]:
         ids = list(ids)
         found: dict[str, IndexDoc] = {}
         unique = list(dict.fromkeys(ids))
+        excludes = {} if vectors else {"_source_excludes": [es_queries.vector_field(f) for f in schema.VECTOR_FIELDS]}
         for start in range(0, len(unique), 1000):
             with self._errors("get documents from"):
-                resp = self._es.mget(index=self._target, ids=unique[start:start + 1000])
+                resp = self._es.mget(index=self._target, ids=unique[start:start + 1000], **excludes)
             for d in resp["docs"]:
                 if d.get("found"):
                     found[d["_id"]] = schema.from_flat(d["_source"])

@@ -36,6 +36,7 @@ atomically, so readers keep answering from the old file until the swap.
 from __future__ import annotations
 
 import contextlib
+import gc
 import functools
 import json
 import os
@@ -98,11 +99,13 @@ VLOG_KEEP = 2_000_000
 VLOG_PRUNE_STEP = 10_000
 #: Graph parameters (usearch): vectors held as int8 (cosine), neighbours per node, build and
 #: search beam widths. int8 halves memory against float16 and, with candidates re-scored
-#: exactly, gave equal or better recall on our vectors (measured in benchmarks.speed).
+#: exactly, gave equal or better recall on our vectors; near-duplicate listings (many at
+#: 1M) need the wider graph and beams: 16/128/200 gave recall@10 0.83 there, 24/200/500
+#: 0.98 (measured in benchmarks.speed).
 HNSW_DTYPE = "i8"
-HNSW_CONNECTIVITY = 16
-HNSW_EXPANSION_ADD = 128
-HNSW_EXPANSION_SEARCH = 200
+HNSW_CONNECTIVITY = 24
+HNSW_EXPANSION_ADD = 200
+HNSW_EXPANSION_SEARCH = 500
 #: ANN candidates re-scored exactly beyond k: max(RERANK_EXTRA, k // 2).
 RERANK_EXTRA = 20
 
@@ -1094,6 +1097,11 @@ class EmbeddedStore(Store):
                 if view is None or view.db_file != db_file:
                     self._view = None          # free the old view before building the new one
                     self._view = self._load(conn, db_file)
+                    # The view is ~10^5-10^6 long-lived objects: out of the collector's
+                    # generations, full collections stop walking them during queries
+                    # (text query p99 54 -> 37 ms at 100k products).
+                    gc.collect()
+                    gc.freeze()
                 elif view.generation != gen:
                     self._catch_up(conn, view)
         with self._rw.read():
@@ -1137,7 +1145,7 @@ class EmbeddedStore(Store):
         path = view.db_file.parent / f"{view.db_file.name}.view.s{view.seq}.npz"
         try:
             view.save(path)
-        except OSError:
+        except Exception:  # noqa: BLE001 - a read-only folder or a full disk: serve, just do not save
             return
         view.saved_seq = view.seq
         for old_seq, p in _sidecars(view.db_file, "view", ".npz"):
@@ -1256,7 +1264,7 @@ class EmbeddedStore(Store):
         try:
             vecs.ann.save(str(tmp))
             os.replace(tmp, final)
-        except OSError:
+        except Exception:  # noqa: BLE001 - a read-only folder or a full disk: serve, just do not save
             with contextlib.suppress(OSError):
                 tmp.unlink()
             return
