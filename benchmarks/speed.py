@@ -761,6 +761,7 @@ def run_phase(name: str, scale: str, args: argparse.Namespace) -> dict[str, Any]
             result = json.loads(line[len(RESULT):])
     result["_wall_s"] = time.perf_counter() - t
     result["_load"] = load_avg()
+    result["_at"] = time.strftime("%Y-%m-%d %H:%M")
     log(f"{scale}: phase {name} done in {result['_wall_s']:.0f} s")
     return result
 
@@ -849,10 +850,10 @@ def table(scale: str, res: dict[str, dict[str, Any]], args: argparse.Namespace) 
     for p in ALL_PHASES:
         if "error" in res.get(p, {}):
             add(f"phase {p}", res[p]["error"])
-    loads = ", ".join(f"{p} {res[p]['_load']}" for p in ALL_PHASES if p in res)
+    loads = ", ".join(f"{p} {res[p]['_load']} ({res[p].get('_at', 'earlier run')})" for p in ALL_PHASES if p in res)
     head = f"### {scale} products (seed {args.seed})\n\n| metric | value | target | |\n|---|---|---|---|\n"
     return head + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows) + \
-        f"\n\nLoad average (1/5/15 min) after each phase: {loads}.\n"
+        f"\n\nLoad average (1/5/15 min) after each phase (and when it ran): {loads}.\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -874,6 +875,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--lance-ann-min", type=int, default=20_000, help="LanceDB gets a vector index from this size")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the full-scale index even if one exists")
+    ap.add_argument("--fresh-results", action="store_true", help="forget the results of earlier runs")
     ap.add_argument("--full-1m", action="store_true",
                     help="build 1m through the Indexer (embeds ~2M titles: hours here) instead of replicating 100k")
     args = ap.parse_args(argv)
@@ -894,7 +896,10 @@ def main(argv: list[str] | None = None) -> int:
     for scale in scales:
         w = Work(args.work, scale, args.seed, args.image_sample, args.full_1m)
         ensure_catalogs(w, args.index_sample)
-        res: dict[str, dict[str, Any]] = {}
+        # Phases run now replace their earlier results; the others are kept (and dated in
+        # the table), so one slow phase can be re-run without redoing the rest.
+        saved = args.work / f"results-{scale}.json"
+        res: dict[str, dict[str, Any]] = json.loads(saved.read_text()) if saved.exists() and not args.fresh_results else {}
         for p in ALL_PHASES:
             if p in phases:
                 if p in ("build", "search", "recall", "service", "lancedb") and not w.pool.exists():
@@ -903,7 +908,7 @@ def main(argv: list[str] | None = None) -> int:
                                                           .index / "BUILD.json").exists():
                     run_phase("build", "100k", args)
                 res[p] = run_phase(p, scale, args)
-        (args.work / f"results-{scale}.json").write_text(json.dumps(res, indent=1))
+                saved.write_text(json.dumps(res, indent=1))
         out.append(table(scale, res, args))
         print(out[-1], flush=True)
         prof = args.work / f"profile-text-{scale}.txt"
