@@ -382,3 +382,10 @@ def test_models_load_after_the_graph(tmp_path, data):
             "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_search_beam_grows_with_the_graph():
+    assert embedded.search_beam(0) == embedded.HNSW_EXPANSION_SEARCH
+    assert embedded.search_beam(100_000) == embedded.HNSW_EXPANSION_SEARCH
+    assert embedded.search_beam(1_000_000) == 2_000
+    assert embedded.search_beam(2_000_000) > embedded.search_beam(1_000_000)

@@ -106,8 +106,17 @@ HNSW_DTYPE = "i8"
 HNSW_CONNECTIVITY = 24
 HNSW_EXPANSION_ADD = 200
 HNSW_EXPANSION_SEARCH = 500
-#: ANN candidates re-scored exactly beyond k: max(RERANK_EXTRA, k // 2).
-RERANK_EXTRA = 20
+#: The search beam grows with the graph: at 1M near-duplicate-rich vectors a beam of 500
+#: reached recall@10 0.92 (text) / 0.94 (image), 2,000 reached 0.989 / 0.989.
+HNSW_VECTORS_PER_BEAM_SLOT = 500
+#: ANN candidates re-scored exactly beyond k: max(RERANK_EXTRA, k // 2). int8 distances
+#: mis-order near-duplicates; 90 extra (not 20) lifted image recall@10 at 1M .968 -> .989.
+RERANK_EXTRA = 90
+
+
+def search_beam(n_vectors: int) -> int:
+    """HNSW search beam width (usearch ``expansion_search``) for a graph of this size."""
+    return max(HNSW_EXPANSION_SEARCH, n_vectors // HNSW_VECTORS_PER_BEAM_SLOT)
 
 
 def filter_sql(f: Filters) -> tuple[str, list[Any]]:
@@ -1073,6 +1082,7 @@ class EmbeddedStore(Store):
         count = min(vecs.count, want if m >= vecs.count else int(want * vecs.count / m * 1.3) + 16)
         while True:
             with vecs.lock:
+                vecs.ann.expansion_search = search_beam(vecs.count)
                 found = vecs.ann.search(q, count)
             keys = np.asarray(found.keys, dtype=np.int64)
             pos = view.pos_of[keys]
