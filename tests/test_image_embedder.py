@@ -13,9 +13,16 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
-from indexer.embed.base import EmbedderError
+from indexer.embed.base import EmbedderError, l2_normalise
 from indexer.embed.export_effnet import effnet_path, export, is_valid
-from indexer.embed.image import ImageEmbedder, centre_crop, fit_on_white
+from indexer.embed.image import (
+    ORT_NO_SPINNING,
+    QUERY_CROP,
+    QUERY_TIGHT_CROP,
+    ImageEmbedder,
+    centre_crop,
+    fit_on_white,
+)
 from indexer.embed.ocr import OcrLine, OcrReader
 
 
@@ -163,6 +170,57 @@ def test_near_duplicate_is_nearer_than_unrelated(embedder):
                 assert float(v[part] @ cat[0][part]) > float(v[part] @ cat[1][part]) + 0.05, (seed, query, part)
 
 
+def _sequential_query_vectors(embedder: ImageEmbedder, ims: list[Image.Image]) -> np.ndarray:
+    """A query vector the plain way: one view after the other on this thread."""
+    model = embedder._ensure_loaded()
+    wide = embedder._encode_views(model, ims, True, QUERY_CROP)
+    tight = embedder._encode_views(model, ims, True, QUERY_TIGHT_CROP)
+    return l2_normalise(wide + tight)
+
+
+def test_query_views_in_parallel_equal_sequential_bit_for_bit(embedder):
+    ims = [scene(30), scene(31, size=(640, 480)).convert("L"), scene(32, size=(200, 500))]
+    expected = _sequential_query_vectors(embedder, ims)
+    np.testing.assert_array_equal(embedder.embed_batch(ims, query=True), expected)
+    for im, vec in zip(ims, expected):
+        np.testing.assert_array_equal(embedder.embed(im, query=True), vec)
+    # Helper thread busy (another query holds it): both views run on the caller, same result.
+    model = embedder._ensure_loaded()
+    assert model.helper_free.acquire(blocking=False)
+    try:
+        np.testing.assert_array_equal(embedder.embed_batch(ims, query=True), expected)
+    finally:
+        model.helper_free.release()
+
+
+def test_concurrent_queries_equal_sequential(embedder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ims = [scene(40 + i, size=(400, 300)) for i in range(6)]
+    expected = _sequential_query_vectors(embedder, ims)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda im: embedder.embed(im, query=True), ims * 2))
+    np.testing.assert_array_equal(np.stack(got), np.concatenate([expected, expected]))
+    assert embedder._ensure_loaded().helper_free.acquire(blocking=False)  # permit returned
+    embedder._ensure_loaded().helper_free.release()
+
+
+def test_query_error_surfaces_and_frees_helper(embedder):
+    with pytest.raises(EmbedderError):
+        embedder.embed_batch([scene(1), "not an image"], query=True)  # type: ignore[list-item]
+    model = embedder._ensure_loaded()
+    assert model.helper_free.acquire(blocking=False)
+    model.helper_free.release()
+    assert embedder.embed(scene(1), query=True).shape == (1792,)
+
+
+def test_sessions_do_not_spin(embedder):
+    model = embedder._ensure_loaded()
+    key, value = ORT_NO_SPINNING
+    for sess in (model.effnet, model.sscd):
+        assert sess.get_session_options().get_session_config_entry(key) == value
+
+
 def test_sscd_weight_changes_model_id_and_vectors(effnet_file, embedder):
     other = ImageEmbedder(sscd_weight=0.5, effnet_file=effnet_file)
     assert other.model_id != embedder.model_id
@@ -230,6 +288,21 @@ def test_ocr_blank_image_and_modes(ocr):
     assert "SALE" in ocr.read_text(rgba).upper()
     with pytest.raises(TypeError):
         ocr.read(b"bytes")  # type: ignore[arg-type]
+
+
+def test_ocr_sessions_do_not_spin_and_hook_is_restored(ocr):
+    from rapidocr_onnxruntime.utils.infer_engine import OrtInferSession
+
+    engine = ocr._ensure_loaded()
+    key, value = ORT_NO_SPINNING
+    sessions = (engine.text_det.infer.session, engine.text_cls.infer.session, engine.text_rec.session.session)
+    for sess in sessions:
+        assert sess.get_session_options().get_session_config_entry(key) == value
+    # The session-options hook is wrapped only while loading.
+    assert OrtInferSession._init_sess_opts.__name__ == "_init_sess_opts"
+    opts = OrtInferSession._init_sess_opts({})
+    with pytest.raises(RuntimeError):  # unset: RapidOCR sessions built elsewhere keep the default
+        opts.get_session_config_entry(key)
 
 
 def test_ocr_read_text_threshold(ocr):

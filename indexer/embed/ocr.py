@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -35,6 +36,46 @@ def _cpu_count() -> int:
     from indexer.embed.image import cpu_count
 
     return cpu_count()
+
+
+_patch_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _sessions_without_spinning():
+    """While RapidOCR builds its sessions (detector, classifier, recogniser), turn
+    onnxruntime's busy-waiting off in their options.
+
+    Each session owns a thread pool; with spinning on, the pools of the other two (and,
+    right after OCR, the image model's) spin on the cores the running one needs. On 2
+    cores one photo's OCR took 302 ms with spinning and 271 without when idle, 764 and
+    453 ms under load, with identical output. RapidOCR exposes no option for it, so its
+    session-options hook (``OrtInferSession._init_sess_opts`` in rapidocr-onnxruntime
+    1.4) is wrapped for the duration; a version without that hook keeps its defaults.
+    """
+    try:
+        from rapidocr_onnxruntime.utils import infer_engine
+
+        cls = infer_engine.OrtInferSession
+        saved = cls.__dict__["_init_sess_opts"]
+        build = cls._init_sess_opts
+    except (ImportError, AttributeError, KeyError):
+        yield
+        return
+
+    from indexer.embed.image import ORT_NO_SPINNING
+
+    def init_sess_opts(config):
+        opts = build(config)
+        opts.add_session_config_entry(*ORT_NO_SPINNING)
+        return opts
+
+    with _patch_lock:
+        cls._init_sess_opts = staticmethod(init_sess_opts)
+        try:
+            yield
+        finally:
+            cls._init_sess_opts = saved
 
 
 class OcrReader:
@@ -68,11 +109,12 @@ class OcrReader:
             raise EmbedderError("OCR needs rapidocr-onnxruntime: pip install rapidocr-onnxruntime") from exc
         try:
             # text_score=0: keep every line here; callers filter on OcrLine.score.
-            return RapidOCR(
-                text_score=0.0,
-                print_verbose=False,
-                intra_op_num_threads=self.threads or _cpu_count(),
-            )
+            with _sessions_without_spinning():
+                return RapidOCR(
+                    text_score=0.0,
+                    print_verbose=False,
+                    intra_op_num_threads=self.threads or _cpu_count(),
+                )
         except Exception as exc:
             raise EmbedderError(f"could not load the OCR models: {exc}") from exc
 
