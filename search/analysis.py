@@ -7,6 +7,11 @@ Model-number-like words ("WH-1000XM4") also yield their joined form ("wh1000xm4"
 
 Tokens contain only letters, digits and non-ASCII characters, so a backend can index
 them with a plain whitespace (or SQLite ``ascii``) tokenizer and rank the very same tokens.
+
+Indexing analyses every title, attribute and description of every product, so the costly
+steps are kept cheap without changing a token: the alias regex is laid out so the regex
+engine can skip most positions, and normalising a text and segmenting one run of Chinese
+or one word chunk are cached, as catalogs repeat them a lot.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -59,6 +64,9 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+# Cached: indexing normalises each title twice (trademark guard, then analysis), and
+# categories and attribute texts repeat across products; OpenCC alone costs ~20 us a text.
+@lru_cache(maxsize=1 << 14)
 def normalise(text: str) -> str:
     """NFKC, lowercase, Traditional -> Simplified, apostrophes dropped, spaces collapsed."""
     text = unicodedata.normalize("NFKC", text or "").lower()
@@ -72,9 +80,58 @@ def is_cjk(text: str) -> bool:
     return bool(_CJK_RUN.search(text))
 
 
+@lru_cache(maxsize=1 << 16)
+def _cjk_run_tokens(run: str) -> tuple[str, ...]:
+    """jieba's search-mode tokens of one run of Chinese characters (stopwords dropped).
+
+    Cached: catalogs and queries repeat the same runs (瑜伽裤, 高腰, 黑色), and jieba costs
+    tens of microseconds a run. jieba's dictionary never changes after loading, so a run
+    always segments the same way."""
+    return tuple(t for t in _jieba_tokenizer().cut_for_search(run) if t.strip() and t not in STOPWORDS)
+
+
+@lru_cache(maxsize=1 << 16)
+def _chunk_tokens(chunk: str) -> tuple[str, ...]:
+    """Tokens of one space-free chunk without Chinese: its words (stopwords dropped), then
+    the joined form of each model-number-like part ("wh-1000xm4" -> "wh1000xm4").
+    Cached like ``_cjk_run_tokens``: sizes, colours and materials repeat."""
+    words = _WORD.findall(chunk)
+    out = [w for w in words if w not in STOPWORDS]
+    for j in _JOINABLE.findall(chunk):
+        joined = "".join(_WORD.findall(j))
+        if joined not in words:
+            out.append(joined)
+    return tuple(out)
+
+
+def _key_regex(key: str) -> str:
+    """A normalised alias as a regex: its spaces are optional ("lulu lemon" ~ "lululemon")."""
+    return re.escape(key).replace("\\ ", r"\s*")
+
+
+def _alias_pattern(keys: Sequence[str]) -> str:
+    """One regex over the aliases ``keys``; at a position the first key in order that
+    matches wins (longest first). Latin aliases must stand as whole words ("mac" not in
+    "macbook"); Chinese ones match anywhere, as Chinese has no spaces.
+
+    Written as ``LEFT(?:all keys, Latin ones followed by RIGHT) | Chinese keys``, which
+    matches exactly what ``key | LEFT latin-key RIGHT | ...`` matches, in the same order
+    (where LEFT holds the first branch tries every key in order; where it does not, only
+    Chinese keys can match, in the same order). But it is ~10x faster: with LEFT in front
+    of every Latin key the regex engine evaluated the lookbehind once per key at every
+    position, while keys that start with a literal character are skipped at a glance."""
+    every = "|".join(_key_regex(k) if is_cjk(k) else f"{_key_regex(k)}{LATIN_RIGHT}" for k in keys)
+    parts = [f"{LATIN_LEFT}(?:{every})"] + [_key_regex(k) for k in keys if is_cjk(k)]
+    return "|".join(parts)
+
+
 def canonical_token(brand_id: str) -> str:
     """The single token a brand's aliases are folded into (letters/digits only)."""
     return "".join(_WORD.findall(normalise(brand_id))) or brand_id
+
+
+_TOKEN_CACHE = 1 << 13          # texts
+_TOKEN_CACHE_TEXT = 300         # characters
 
 
 class Analyzer:
@@ -93,13 +150,11 @@ class Analyzer:
             if len(key) >= 2:
                 self._alias_target[key] = canonical_token(brand_id)
         if self._alias_target:
-            parts = []
-            for key in sorted(self._alias_target, key=len, reverse=True):
-                esc = re.escape(key).replace("\\ ", r"\s*")
-                # Latin aliases must stand as whole words ("mac" not in "macbook");
-                # Chinese ones are matched anywhere, as Chinese has no spaces.
-                parts.append(esc if is_cjk(key) else f"{LATIN_LEFT}{esc}{LATIN_RIGHT}")
-            self._alias_re = re.compile("|".join(parts))
+            self._alias_re = re.compile(_alias_pattern(sorted(self._alias_target, key=len, reverse=True)))
+        # Whole texts repeat too: categories, attribute texts, templated descriptions. A plain
+        # dict, emptied when full: no reference back to self (a cycle would outlive a view
+        # reload once the store freezes the GC), and safe to share between threads.
+        self._token_cache: dict[tuple[str, int | None], tuple[str, ...]] = {}
 
     def fold_aliases(self, text: str) -> str:
         """Normalised text with each brand alias followed by its brand's canonical token.
@@ -121,20 +176,27 @@ class Analyzer:
             return f"{m.group(0)} {target} "
         return self._alias_re.sub(repl, text)
 
-    def tokens(self, text: str) -> list[str]:
+    def tokens(self, text: str, limit: int | None = None) -> list[str]:
+        """The tokens of ``text``; with ``limit``, only its first ``limit`` tokens (the rest
+        of a long text is not segmented)."""
+        if text is None or len(text) > _TOKEN_CACHE_TEXT:     # long texts rarely repeat whole
+            return list(self._tokens(text, limit))
+        key = (text, limit)
+        found = self._token_cache.get(key)
+        if found is None:
+            if len(self._token_cache) >= _TOKEN_CACHE:
+                self._token_cache.clear()
+            found = self._token_cache[key] = self._tokens(text, limit)
+        return list(found)
+
+    def _tokens(self, text: str, limit: int | None) -> tuple[str, ...]:
         out: list[str] = []
         for m in _SEGMENT.finditer(self.fold_aliases(text)):
             cjk, other = m.groups()
-            if cjk:
-                out.extend(t for t in _jieba_tokenizer().cut_for_search(cjk) if t.strip() and t not in STOPWORDS)
-            else:
-                words = _WORD.findall(other)
-                out.extend(w for w in words if w not in STOPWORDS)
-                for j in _JOINABLE.findall(other):
-                    joined = "".join(_WORD.findall(j))
-                    if joined not in words:
-                        out.append(joined)
-        return out
+            out.extend(_cjk_run_tokens(cjk) if cjk else _chunk_tokens(other))
+            if limit is not None and len(out) >= limit:
+                return tuple(out[:limit])
+        return tuple(out)
 
     def tokens_many(self, texts: Iterable[str]) -> list[str]:
         out: list[str] = []
