@@ -4,6 +4,7 @@ rebuilds and a pruned change log. Small dimensions and a low ``ann_min`` keep it
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -389,3 +390,68 @@ def test_search_beam_grows_with_the_graph():
     assert embedded.search_beam(100_000) == embedded.HNSW_EXPANSION_SEARCH
     assert embedded.search_beam(1_000_000) == 2_000
     assert embedded.search_beam(2_000_000) > embedded.search_beam(1_000_000)
+
+
+def test_a_reader_reinserts_only_the_vectors_and_tokens_that_changed(tmp_path, store, data, queries, monkeypatch):
+    """A reindex that changes prices must not re-insert vectors into the graphs (under the
+    view's write lock that stalled searches), yet every change must be seen."""
+    reader = open_store(tmp_path / "idx", create=False)
+    reader.knn("text", queries[0], 5)
+    assert graph_in_use(reader) and graph_in_use(reader, "image")
+    inserted: dict[str, list[int]] = {"text": [], "image": []}
+    put: list[int] = []
+    real_set_vector, real_put = embedded._View.set_vector, embedded._Lexicon.put
+
+    def spy_set_vector(self, v, rowid, vec):
+        inserted[v.name].append(rowid)
+        return real_set_vector(self, v, rowid, vec)
+
+    def spy_put(self, pos, tokens):
+        put.append(pos)
+        return real_put(self, pos, tokens)
+    monkeypatch.setattr(embedded._View, "set_vector", spy_set_vector)
+    monkeypatch.setattr(embedded._Lexicon, "put", spy_put)
+
+    docs = {d.id: d for d in make_docs(np.stack(list(data.values())))}
+    repriced = [replace(docs[f"p{i}"], price_min=1000.0 + i) for i in range(100, 150)]
+    moved = [replace(docs[f"p{200 + i}"], text_vector=queries[i]) for i in range(10)]    # image kept
+    retitled = [replace(docs["p300"], tokens=["brandnew"])]
+    store.upsert([*repriced, *moved, *retitled])
+
+    assert [h.id for h in reader.knn("text", queries[3], 1)] == ["p203"]
+    assert len(inserted["text"]) == 10 and not inserted["image"]
+    assert len(put) == 1
+    # The columns of every changed row are current, and so are the postings.
+    got = {h.id for h in reader.knn("text", queries[0], 200, Filters(price_min=1000.0))}
+    assert got == {d.id for d in repriced}
+    assert [h.id for h in reader.bm25(["brandnew"], 5)] == ["p300"]
+    assert "p300" not in {h.id for h in reader.bm25([docs["p300"].tokens[0]], 5000)}
+    # A removed vector is a change too.
+    store.upsert([replace(docs["p301"], image_vector=None)])
+    reader.knn("image", queries[0], 5)
+    assert len(inserted["image"]) == 1 and not reader._view.vectors["image"].ann.contains(inserted["image"][0])
+    assert "p301" not in {h.id for h in reader.knn("image", docs["p301"].image_vector, 5)}
+    reader.close()
+
+
+def test_an_index_from_before_the_log_said_what_changed_is_caught_up_in_full(tmp_path, store, data, queries):
+    import sqlite3
+    store.close()
+    db = next((tmp_path / "idx").glob("index-*.sqlite"))
+    conn = sqlite3.connect(db)
+    conn.execute("ALTER TABLE vlog DROP COLUMN what")
+    conn.commit()
+    conn.close()
+    old = open_store(tmp_path / "idx", create=False)
+    reader = open_store(tmp_path / "idx", create=False)
+    reader.knn("text", queries[0], 5)
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO vlog (rid) SELECT rowid FROM docs WHERE id = 'p5'")     # an old writer's entry
+    conn.execute("UPDATE vec_text SET v = ? WHERE rowid = (SELECT rowid FROM docs WHERE id = 'p5')",
+                 (queries[2].astype(np.float32).tobytes(),))
+    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    conn.commit()
+    conn.close()
+    assert reader.knn("text", queries[2], 1)[0].id == "p5"
+    old.close()
+    reader.close()
