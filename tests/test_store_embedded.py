@@ -62,6 +62,24 @@ def test_reader_follows_a_rebuild_by_another_connection(tmp_path):
     assert reader.info().count == 2
     assert len(list((tmp_path / "i").glob("index-*.sqlite"))) == 1
 
+    with writer.rebuilding() as fresh:            # and the next one (CURRENT is checked by stat)
+        fresh.set_models(MODELS, DIMS)
+        fresh.upsert(catalog_docs()[:4])
+    assert reader.info().count == 4
+
+
+def test_sources_beyond_what_orjson_reads_come_back_whole(tmp_path):
+    from dataclasses import replace
+    s = EmbeddedStore(tmp_path / "i")
+    s.set_models(MODELS, DIMS)
+    doc = catalog_docs()[0]
+    source = {**doc.source, "big": 2 ** 70 + 1, "nan": float("nan"), "zh": "露露乐蒙"}
+    s.upsert([replace(doc, source=source)])
+    got = s.get([doc.id], vectors=False)[0].source
+    assert got["big"] == 2 ** 70 + 1 and type(got["big"]) is int
+    assert got["nan"] != got["nan"] and got["zh"] == "露露乐蒙"
+    s.close()
+
 
 def test_filter_sql_is_parameterised():
     where, args = filter_sql(Filters(category="x'; DROP TABLE docs; --", labels=("same_foundry",), moq_max=5))
