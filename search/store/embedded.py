@@ -946,7 +946,7 @@ class EmbeddedStore(Store):
                 tokens = " ".join(d.tokens)
                 vals = (d.id, d.kind, d.category, d.price_min, d.moq, d.region, d.ship_within_hours, d.factory,
                         d.brand, " " + " ".join(d.labels) + " ", d.content_hash, tokens,
-                        json.dumps(d.source, ensure_ascii=False))
+                        _dumps_source(d.source))
                 old = c.execute("SELECT rowid, tokens FROM docs WHERE id = ?", (d.id,)).fetchone()
                 if old:
                     rid = old[0]
@@ -1491,14 +1491,21 @@ def _exact(view: _View, vecs: _Vectors, q: np.ndarray, k: int, allowed: np.ndarr
     return _top(view.rowid[pos], scores, k)
 
 
-_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+
+
+def _dumps_source(source: dict[str, Any]) -> str:
+    """A source as stored. orjson reads it back (``_loads``) unless it holds a run of 19
+    digits, where orjson would differ from json (integers beyond 64 bits become floats):
+    those are stored with a leading space (still JSON), read by json."""
+    text = json.dumps(source, ensure_ascii=False)
+    return " " + text if _LONG_DIGITS.search(text) else text
 
 
 def _loads(text: str) -> Any:
     """A stored source: orjson (json.loads took a tenth of a text query at 100k products),
-    or json where orjson would differ: it refuses NaN and turns integers beyond 64 bits
-    into floats, so text with a run of 19 digits goes to json (a C-speed scan)."""
-    if _LONG_DIGITS.search(text) is None:
+    json where orjson would differ (see ``_dumps_source``; orjson also refuses NaN)."""
+    if not text.startswith(" "):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
