@@ -400,16 +400,16 @@ def test_a_reader_reinserts_only_the_vectors_and_tokens_that_changed(tmp_path, s
     assert graph_in_use(reader) and graph_in_use(reader, "image")
     inserted: dict[str, list[int]] = {"text": [], "image": []}
     put: list[int] = []
-    real_set_vector, real_put = embedded._View.set_vector, embedded._Lexicon.put
+    real_set_vectors, real_put = embedded._View.set_vectors, embedded._Lexicon.put
 
-    def spy_set_vector(self, v, rowid, vec):
-        inserted[v.name].append(rowid)
-        return real_set_vector(self, v, rowid, vec)
+    def spy_set_vectors(self, v, rowids, block):
+        inserted[v.name].extend(rowids)
+        return real_set_vectors(self, v, rowids, block)
 
     def spy_put(self, pos, tokens):
         put.append(pos)
         return real_put(self, pos, tokens)
-    monkeypatch.setattr(embedded._View, "set_vector", spy_set_vector)
+    monkeypatch.setattr(embedded._View, "set_vectors", spy_set_vectors)
     monkeypatch.setattr(embedded._Lexicon, "put", spy_put)
 
     docs = {d.id: d for d in make_docs(np.stack(list(data.values())))}

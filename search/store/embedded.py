@@ -600,28 +600,33 @@ class _View:
         self.count -= 1
 
     def set_vector(self, v: _Vectors, rowid: int, vec: np.ndarray | None) -> None:
-        pos = self.position(rowid)
-        if pos is None:
+        self.set_vectors(v, [rowid], None if vec is None else np.asarray(vec)[None, :])
+
+    def set_vectors(self, v: _Vectors, rowids: Sequence[int], block: np.ndarray | None) -> None:
+        """Set the vectors of these rows (row i of ``block``), or remove them (``block`` None).
+
+        With a graph, the old vectors of all the rows go first, then the new ones are added
+        in one call: removing and re-adding key by key took 50 ms a row in a graph of 1M
+        vectors (usearch 2.x; 2 ms this way), so a reindex batch of 256 changed titles held
+        the view's write lock for 13 s and searches queued behind it for minutes."""
+        rows = [(i, r, p) for i, r in enumerate(rowids) if (p := self.position(r)) is not None]
+        if not rows:
             return
-        had = bool(v.has[pos])
-        if vec is None:
-            if had:
-                v.has[pos] = False
-                v.count -= 1
-                if v.ann is not None:
-                    v.ann.remove(rowid)
-                v.changed_since_save += 1
-            return
+        at = np.fromiter((i for i, _, _ in rows), dtype=np.int64, count=len(rows))
+        keys = np.fromiter((r for _, r, _ in rows), dtype=np.uint64, count=len(rows))
+        pos = np.fromiter((p for _, _, p in rows), dtype=np.int64, count=len(rows))
+        had = v.has[pos]
+        n_had = int(had.sum())
         if v.ann is not None:
-            if had:
-                v.ann.remove(rowid)
-            v.ann.add(rowid, vec)
-            v.changed_since_save += 1
-        else:
-            v.mat[pos] = vec
-        if not had:
-            v.has[pos] = True
-            v.count += 1
+            if n_had:
+                v.ann.remove(keys[had])
+            if block is not None:
+                v.ann.add(keys, block[at])
+            v.changed_since_save += n_had if block is None else len(rows)
+        elif block is not None:
+            v.mat[pos] = block[at]
+        v.has[pos] = block is not None
+        v.count += (len(rows) - n_had) if block is not None else -n_had
 
     # persistence -------------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -1332,18 +1337,15 @@ class EmbeddedStore(Store):
         present: set[int] = set()
         for chunk in _chunks(list(rowids), 500):
             got, block = self._vectors_of(conn, vecs.name, chunk, vecs.dim)
-            for r, v in zip(got.tolist(), block):
-                present.add(r)
-                if vecs.ann is None and vecs.mat is not None and vecs.mat.shape[1] != v.shape[0]:
-                    vecs.dim = v.shape[0]
-                    vecs.mat = np.zeros((view.cap, vecs.dim), dtype=np.float32)
-                if vecs.ann is None and vecs.mat is None:
-                    vecs.dim = v.shape[0]
-                    vecs.mat = np.zeros((view.cap, vecs.dim), dtype=np.float32)
-                view.set_vector(vecs, r, v)
-        for r in rowids:
-            if r not in present:
-                view.set_vector(vecs, r, None)
+            if not got.size:
+                continue
+            if vecs.ann is None and (vecs.mat is None or vecs.mat.shape[1] != block.shape[1]):
+                vecs.dim = block.shape[1]
+                vecs.mat = np.zeros((view.cap, vecs.dim), dtype=np.float32)
+            ids = got.tolist()
+            present.update(ids)
+            view.set_vectors(vecs, ids, block)
+        view.set_vectors(vecs, [r for r in rowids if r not in present], None)
 
     def _catch_up(self, conn: sqlite3.Connection, view: _View) -> None:
         """Apply the rows logged since the view's position (or reload, if the log was pruned)."""
