@@ -17,7 +17,7 @@ from search.analysis import Analyzer, alias_map
 from search.labels import TrademarkGuard
 from search.store.base import IndexDoc
 
-ANALYSIS_VERSION = "4"
+ANALYSIS_VERSION = "5"
 # BM25 runs on one token field, so field weights are expressed by repetition (BM25F with
 # integer weights): titles count twice, and only the start of a description counts, since
 # long marketing text drowns the identifying words. Measured on the quality benchmark
@@ -81,9 +81,11 @@ def _factory_view(f: Factory) -> dict:
     return _to_json(f)
 
 
-def endorsed_types(f: Factory) -> list[str]:
-    """Endorsement types that carry evidence (expiry is judged at query time)."""
-    return sorted({e.type for e in f.endorsements if e.evidence})
+def endorsement_labels(f: Factory) -> list[str]:
+    """The factory's endorsements that carry evidence, each as its type and as its type
+    scoped by brand (``"same_foundry"``, ``"same_foundry:lululemon"``), sorted and distinct:
+    what ``Filters.labels`` matches. Expiry is judged at query time, not here."""
+    return sorted({label for e in f.endorsements if e.evidence for label in (e.type, f"{e.type}:{e.brand}")})
 
 
 def plan_product(p: Product, cat: Catalog, analyzer: Analyzer, guard: TrademarkGuard) -> DocPlan:
@@ -102,7 +104,8 @@ def plan_product(p: Product, cat: Catalog, analyzer: Analyzer, guard: TrademarkG
     doc = IndexDoc(id=doc_id("product", p.id), kind="product", source=source, tokens=tokens, content_hash="",
                    category=p.category, price_min=p.min_price, moq=p.moq, region=f.region,
                    ship_within_hours=f.ship_within_hours, factory=f.id,
-                   brand=targets[0].brand if targets else None, labels=endorsed_types(f))
+                   brand=targets[0].brand if targets else None, labels=endorsement_labels(f),
+                   dupe_of=list(dict.fromkeys(bp.id for bp in targets)))
     return DocPlan(doc, texts, p.images[0] if p.images else None, _hash(texts), "")
 
 
@@ -146,4 +149,4 @@ def finish_hash(plan: DocPlan, models: dict[str, str]) -> str:
     """The content hash: changes whenever anything the stored document depends on changes."""
     d = plan.doc
     return _hash(ANALYSIS_VERSION, models, d.kind, d.source, d.tokens, d.category, d.price_min, d.moq, d.region,
-                 d.ship_within_hours, d.factory, d.brand, d.labels, plan.text_key, plan.image_key)
+                 d.ship_within_hours, d.factory, d.brand, d.labels, d.dupe_of, plan.text_key, plan.image_key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from search.store import schema
 from search.store.base import Filters, IndexDoc, ModelMismatchError
 
 MODELS = {"text": "fake-text@1", "image": "fake-image@1"}
@@ -35,13 +36,17 @@ def basis(n: int, i: int) -> list[float]:
 def catalog_docs() -> list[IndexDoc]:
     return [
         doc("p1", "yoga leggings high waist nylon", text=basis(8, 0), image=basis(6, 0), category="leggings",
-            price_min=40.0, moq=2, region="yiwu", ship_within_hours=24, factory="f1", labels=["same_foundry"]),
+            price_min=40.0, moq=2, region="yiwu", ship_within_hours=24, factory="f1",
+            labels=["same_foundry", "same_foundry:lululemon"], dupe_of=["bp-align"]),
         doc("p2", "yoga leggings cotton", text=basis(8, 1), image=basis(6, 1), category="leggings",
-            price_min=25.0, moq=50, region="jinjiang", ship_within_hours=48, factory="f2", labels=["equal_quality"]),
+            price_min=25.0, moq=50, region="jinjiang", ship_within_hours=48, factory="f2",
+            labels=["equal_quality", "equal_quality:lululemon"], dupe_of=["bp-align", "bp-wunder"]),
         doc("p3", "electric toothbrush sonic", text=basis(8, 2), image=basis(6, 2), category="toothbrush",
-            price_min=90.0, moq=10, region="shenzhen", ship_within_hours=72, factory="f3", labels=[]),
+            price_min=90.0, moq=10, region="shenzhen", ship_within_hours=72, factory="f3",
+            labels=["same_foundry", "same_foundry:sonicare"], dupe_of=["bp-diamond"]),
         doc("p4", "water flosser 露露乐蒙 瑜伽", text=basis(8, 3), category="flosser",
-            price_min=120.0, moq=5, region="shenzhen", ship_within_hours=24, factory="f3", labels=[]),
+            price_min=120.0, moq=5, region="shenzhen", ship_within_hours=24, factory="f3",
+            labels=["same_foundry", "same_foundry:sonicare"]),
         doc("b1", "lululemon align pant yoga leggings", text=basis(8, 0), image=basis(6, 0), kind="brand_product",
             category="leggings", brand="lululemon", price_min=850.0),
     ]
@@ -64,10 +69,25 @@ class StoreContract:
         assert p1.tokens == "yoga leggings high waist nylon".split()
         assert (p1.category, p1.price_min, p1.moq, p1.region, p1.ship_within_hours, p1.factory) == \
             ("leggings", 40.0, 2, "yiwu", 24, "f1")
-        assert p1.labels == ["same_foundry"] and b1.brand == "lululemon"
+        assert p1.labels == ["same_foundry", "same_foundry:lululemon"] and b1.brand == "lululemon"
+        assert p1.dupe_of == ["bp-align"] and got[2].dupe_of == [] and b1.labels == []
+        assert store.get(["p2"])[0].dupe_of == ["bp-align", "bp-wunder"]
         np.testing.assert_allclose(p1.text_vector, unit(basis(8, 0)), atol=1e-6)
         assert store.get(["p4"])[0].image_vector is None
         assert store.info().count == 5
+
+    def test_every_filter_field_round_trips(self, store):
+        def value(name: str, kind: str):
+            if name == "kind":
+                return "product"
+            if name in schema.MULTI_VALUED:
+                return [f"{name}-a", f"{name}-b"]
+            return {"keyword": f"{name}-value", "integer": 7, "float": 1.5}[kind]
+        values = {name: value(name, kind) for name, kind in schema.FILTER_FIELDS.items()}
+        store.upsert([IndexDoc(id="x1", source={}, tokens=["x"], content_hash="h", text_vector=unit(basis(8, 0)),
+                               **values)])
+        for got in (store.get(["x1"])[0], store.get(["x1"], vectors=False)[0], store.scan("product")[0]):
+            assert {name: getattr(got, name) for name in schema.FILTER_FIELDS} == values
 
     def test_get_without_vectors_keeps_everything_else(self, store):
         store.upsert(catalog_docs())
@@ -76,8 +96,8 @@ class StoreContract:
         assert missing is None
         assert bare.text_vector is None and bare.image_vector is None
         assert full.text_vector is not None and full.image_vector is not None
-        assert (bare.id, bare.source, bare.tokens, bare.labels, bare.category, bare.price_min) == \
-            (full.id, full.source, full.tokens, full.labels, full.category, full.price_min)
+        assert (bare.id, bare.source, bare.tokens, bare.labels, bare.dupe_of, bare.category, bare.price_min) == \
+            (full.id, full.source, full.tokens, full.labels, full.dupe_of, full.category, full.price_min)
 
     def test_upsert_replaces_and_delete_removes_everywhere(self, store):
         store.upsert(catalog_docs())
@@ -97,7 +117,10 @@ class StoreContract:
         brands = store.scan("brand")
         assert [d.id for d in brands] == ["brand:lululemon"]
         assert brands[0].source["title"] == "lululemon 露露乐蒙" and brands[0].text_vector is None
-        assert [d.id for d in store.scan("product")] == ["p1", "p2", "p3", "p4"]
+        products = store.scan("product")
+        assert [d.id for d in products] == ["p1", "p2", "p3", "p4"]
+        assert [d.dupe_of for d in products] == [["bp-align"], ["bp-align", "bp-wunder"], ["bp-diamond"], []]
+        assert products[2].labels == ["same_foundry", "same_foundry:sonicare"]
         assert store.bm25(["lululemon"], 10) == []        # brands are not products
 
     def test_hashes_report_content_hash(self, store):
@@ -128,8 +151,28 @@ class StoreContract:
         (Filters(price_max=50.0), {"p1", "p2"}),
         (Filters(price_min=30.0, price_max=100.0), {"p1", "p3"}),
         (Filters(moq_max=10), {"p1", "p3", "p4"}),
-        (Filters(labels=("same_foundry",)), {"p1"}),
-        (Filters(labels=("same_foundry", "equal_quality")), {"p1", "p2"}),
+        (Filters(labels=("same_foundry",)), {"p1", "p3", "p4"}),
+        (Filters(labels=("same_foundry", "equal_quality")), {"p1", "p2", "p3", "p4"}),
+        (Filters(labels=("equal_quality",)), {"p2"}),
+        # brand-scoped labels: exact values, any of them
+        (Filters(labels=("same_foundry:lululemon", "equal_quality:lululemon")), {"p1", "p2"}),
+        (Filters(labels=("same_foundry:sonicare",)), {"p3", "p4"}),
+        (Filters(labels=("equal_quality:sonicare",)), set()),
+        (Filters(labels=("same_foundry:lulu", "lululemon", "same")), set()),       # never a part of a value
+        (Filters(labels=("same_foundry:lululemon",), region="shenzhen"), set()),
+        # dupe_of: any of these brand product ids, alone and with other filters
+        (Filters(dupe_of=("bp-align",)), {"p1", "p2"}),
+        (Filters(dupe_of=("bp-wunder", "bp-diamond")), {"p2", "p3"}),
+        (Filters(dupe_of=("bp-align", "bp-align", "bp-nothing")), {"p1", "p2"}),
+        (Filters(dupe_of=("bp-nothing",)), set()),
+        (Filters(dupe_of=("bp", "align")), set()),                                   # never a part of an id
+        (Filters(dupe_of=("bp-align",), labels=("same_foundry:lululemon",)), {"p1"}),
+        (Filters(dupe_of=("bp-align", "bp-diamond"), labels=("same_foundry",)), {"p1", "p3"}),
+        (Filters(dupe_of=("bp-align",), price_max=30.0), {"p2"}),
+        (Filters(dupe_of=("bp-align", "bp-diamond"), category="toothbrush", moq_max=10), {"p3"}),
+        (Filters(dupe_of=("bp-align",), ids=("p1", "p3")), {"p1"}),
+        (Filters(dupe_of=("bp-align",), kind="brand_product"), set()),
+        (Filters(dupe_of=("bp-align",), kind=None), {"p1", "p2"}),
         (Filters(region="shenzhen"), {"p3", "p4"}),
         (Filters(ship_within_max=24), {"p1", "p4"}),
         (Filters(factory="f3"), {"p3", "p4"}),
@@ -146,6 +189,22 @@ class StoreContract:
         assert {h.id for h in store.knn("text", unit(np.ones(8)), 10, filters)} == expected
         with_image = {i for i in expected if i != "p4"}
         assert {h.id for h in store.knn("image", unit(np.ones(6)), 10, filters)} == with_image
+
+    def test_filters_follow_changes_of_dupe_of_and_labels(self, store):
+        store.upsert(catalog_docs())
+        f = Filters(dupe_of=("bp-align",))
+        q = unit(np.ones(8))
+        assert {h.id for h in store.knn("text", q, 10, f)} == {"p1", "p2"}
+        p1, p4 = store.get(["p1", "p4"])
+        p1.dupe_of, p4.dupe_of, p4.labels = [], ["bp-diamond", "bp-align"], ["equal_quality:lululemon"]
+        store.upsert([p1, p4])
+        assert {h.id for h in store.knn("text", q, 10, f)} == {"p2", "p4"}
+        assert {h.id for h in store.bm25(["yoga", "flosser"], 10, f)} == {"p2", "p4"}
+        assert {h.id for h in store.knn("image", unit(np.ones(6)), 10, f)} == {"p2"}     # p4 has no image
+        assert {h.id for h in store.bm25(["yoga", "flosser"], 10, Filters(labels=("equal_quality:lululemon",)))} \
+            == {"p2", "p4"}
+        store.delete(["p2"])
+        assert {h.id for h in store.knn("text", q, 10, f)} == {"p4"}
 
     def test_knn_returns_cosine_scores_best_first(self, store):
         store.upsert(catalog_docs())

@@ -70,3 +70,30 @@ def test_same_filtered_results(engines):
     a, b = engines
     f = Filters(labels=("same_foundry",), ship_within_max=48)
     assert _ids(a, text="leggings", filters=f)[:5] == _ids(b, text="leggings", filters=f)[:5]
+
+
+def test_same_dupes_declared_and_endorsed(engines):
+    """The two retrievals that start from a brand product: the products declaring it
+    (``dupe_of``) and the products of factories endorsed for its brand (brand-scoped labels),
+    each complete and the same in both backends."""
+    import json
+
+    def rows(name: str) -> list[dict]:
+        return [json.loads(line) for line in (SEEDS / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    a, b = engines
+    indexed = set(a.store.hashes())
+    products, factories = rows("products.jsonl"), rows("factories.jsonl")
+    brand_products = a.store.scan("brand_product")
+    assert len(brand_products) > 20
+    for bp in brand_products:
+        bp_id, brand = bp.source["id"], bp.brand
+        declared = {f"product:{p['id']}" for p in products if bp_id in p.get("dupe_of", [])} & indexed
+        endorsed_by = {f["id"] for f in factories for e in f["endorsements"] if e["brand"] == brand and e.get("evidence")}
+        endorsed = {f"product:{p['id']}" for p in products if p["factory"] in endorsed_by} & indexed
+        vector = a.store.get([bp.id])[0].text_vector
+        for f, want in ((Filters(dupe_of=(bp_id,)), declared),
+                        (Filters(labels=(f"same_foundry:{brand}", f"equal_quality:{brand}")), endorsed)):
+            assert {h.id for h in a.store.knn("text", vector, 200, f)} == want, (bp_id, f)
+            assert {h.id for h in b.store.knn("text", vector, 200, f)} == want, (bp_id, f)
+            lexical = {h.id for h in a.store.bm25(bp.tokens, 200, f)}
+            assert lexical == {h.id for h in b.store.bm25(bp.tokens, 200, f)} and lexical <= want, (bp_id, f)

@@ -220,7 +220,7 @@ def test_dupe_index_rejects_every_bad_record_and_indexes_every_good_one(tmp_path
             assert docs[f"product:{pid}"].image_vector is None and docs[f"product:{pid}"].text_vector is not None
         for pid in GOOD_IMAGES:
             assert docs[f"product:{pid}"].image_vector is not None, pid
-        assert docs["product:g-1"].labels == ["same_foundry"]
+        assert docs["product:g-1"].labels == ["same_foundry", "same_foundry:b-good"]
     finally:
         store.close()
 

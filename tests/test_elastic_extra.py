@@ -15,8 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
+from search.store import schema
 from search.store.base import Filters, ModelMismatchError, StoreError
-from search.store.elastic import BulkWriteError, ElasticConfig, ElasticStore, redact
+from search.store.elastic import BulkWriteError, ElasticConfig, ElasticStore, _es_source, redact
 from tests.store_contract import DIMS, MODELS, basis, catalog_docs, doc, unit
 
 pytest_plugins = ["tests.es_server"]
@@ -130,6 +131,61 @@ def test_generation_increases_with_every_write(store):
     g1 = store.info().generation
     store.delete(["p1"])
     assert g0 < g1 < store.info().generation
+
+
+# -- indexes built by an earlier version ------------------------------------------------
+def old_index(make, name: str = "old") -> str:
+    """An index as the version before ``dupe_of`` built it (its mapping lacks the field),
+    holding p1, behind its alias; returns the alias (``make(name)`` opens it)."""
+    probe = make("probe")
+    prefix = probe.config.index_prefix.removesuffix("-probe") + f"-{name}"
+    mapping = schema.es_mapping(DIMS, MODELS, generation=3)
+    del mapping["properties"]["dupe_of"]
+    probe._es.indices.create(index=f"{prefix}-v1", mappings=mapping, aliases={prefix: {}},
+                             settings={"number_of_replicas": 0})
+    source = _es_source(catalog_docs()[0])
+    del source["dupe_of"]
+    probe._es.index(index=prefix, id="p1", document=source, refresh=True)
+    return prefix
+
+
+def test_an_index_without_a_new_filter_field_gets_it_when_opened_for_writing(make, es_config):
+    prefix = old_index(make)
+    reader = ElasticStore(replace(es_config, index_prefix=prefix), create=False)     # e.g. the service
+    assert reader._read_meta().unmapped == ("dupe_of",)           # readers leave the mapping alone
+    assert reader.bm25(["yoga"], 5, Filters(dupe_of=("bp-align",))) == []   # an unmapped field matches nothing
+    assert [h.id for h in reader.bm25(["yoga"], 5)] == ["p1"]
+    assert reader.get(["p1"])[0].dupe_of == []
+    writer = make("old")                                             # e.g. dupe index
+    (index,) = alias_targets(writer)
+    mapping = writer._es.indices.get_mapping(index=index)[index]["mappings"]
+    assert mapping["properties"]["dupe_of"] == {"type": "keyword"}
+    assert mapping["_meta"]["models"] == MODELS and mapping["_meta"]["generation"] == 3    # kept
+    writer.upsert(catalog_docs())
+    assert {h.id for h in reader.knn("text", unit(np.ones(8)), 10, Filters(dupe_of=("bp-align",)))} == {"p1", "p2"}
+    reader.close()
+
+
+def test_an_index_whose_mapping_cannot_be_updated_asks_for_a_rebuild(proxy, make, es_config):
+    proxy.forbid_mapping_updates = old_index(make)
+    writer = make("old", urls=(proxy.url,))                          # opens (dupe index --rebuild needs it)
+    assert [h.id for h in writer.bm25(["yoga"], 5)] == ["p1"]       # reading needs no new field
+    rebuild = r"lacks dupe_of.*security_exception.*rebuild it \(dupe index CATALOG_DIR --rebuild\)"
+    with pytest.raises(StoreError, match=rebuild):
+        writer.set_models(MODELS, DIMS)
+    with pytest.raises(StoreError, match=rebuild):
+        writer.upsert(catalog_docs())
+    assert writer.info().count == 1                                  # nothing written
+    with writer.rebuilding() as fresh:                               # what the message asks for
+        fresh.set_models(MODELS, DIMS)
+        fresh.upsert(catalog_docs())
+    assert {h.id for h in writer.bm25(["yoga"], 5, Filters(dupe_of=("bp-align",)))} == {"p1", "p2"}
+
+    proxy.forbid_mapping_updates = old_index(make, "old2")
+    late = make("old2", urls=(proxy.url,))
+    proxy.forbid_mapping_updates = None
+    late.upsert(catalog_docs())                                       # a write maps the field first
+    assert {h.id for h in late.bm25(["yoga"], 5, Filters(dupe_of=("bp-align",)))} == {"p1", "p2"}
 
 
 # -- per-record error report -------------------------------------------------------------
@@ -316,6 +372,7 @@ class FaultyProxy:
         self.upstream = upstream.rstrip("/")
         self.reject_bulk_items = 0        # reject every record of this many _bulk requests
         self.down = False                 # answer everything with 503
+        self.forbid_mapping_updates: str | None = None   # answer mapping updates of this index/alias with 403
         self.bulk_requests = 0
         proxy = self
 
@@ -339,6 +396,12 @@ class FaultyProxy:
                 if proxy.down:
                     self._reply(503, json.dumps({"error": {"type": "unavailable", "reason": "proxy down"},
                                                  "status": 503}).encode(), es_headers)
+                    return
+                if self.command == "PUT" and self.path.split("?")[0] == f"/{proxy.forbid_mapping_updates}/_mapping":
+                    self._reply(403, json.dumps({"error": {"type": "security_exception",
+                                                           "reason": "action [indices:admin/mapping/put] is "
+                                                                     "unauthorized"}, "status": 403}).encode(),
+                                es_headers)
                     return
                 if self.path.split("?")[0].endswith("/_bulk"):
                     proxy.bulk_requests += 1

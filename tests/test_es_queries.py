@@ -18,14 +18,15 @@ def test_default_filters_keep_products_only():
 
 def test_every_filter_becomes_one_clause():
     f = Filters(kind="brand_product", category="leggings", price_min=10.0, price_max=50.5, moq_max=100,
-                labels=("same_foundry", "equal_quality"), region="yiwu", ship_within_max=48,
-                factory="f1", brand="lululemon", ids=("a", "b"))
+                labels=("same_foundry", "equal_quality:lululemon"), dupe_of=("bp-align", "bp-wunder"),
+                region="yiwu", ship_within_max=48, factory="f1", brand="lululemon", ids=("a", "b"))
     assert filter_clauses(f) == [
         {"term": {"kind": "brand_product"}},
         {"term": {"category": "leggings"}},
         {"range": {"price_min": {"gte": 10.0, "lte": 50.5}}},
         {"range": {"moq": {"lte": 100}}},
-        {"terms": {"labels": ["same_foundry", "equal_quality"]}},
+        {"terms": {"labels": ["same_foundry", "equal_quality:lululemon"]}},
+        {"terms": {"dupe_of": ["bp-align", "bp-wunder"]}},
         {"term": {"region": "yiwu"}},
         {"range": {"ship_within_hours": {"lte": 48}}},
         {"term": {"factory": "f1"}},
@@ -39,9 +40,24 @@ def test_every_filter_becomes_one_clause():
     (Filters(kind=None, price_max=5.0), {"range": {"price_min": {"lte": 5.0}}}),
     (Filters(kind=None, ids=()), {"ids": {"values": []}}),      # matches nothing
     (Filters(kind=None, moq_max=0), {"range": {"moq": {"lte": 0}}}),
+    (Filters(kind=None, dupe_of=("bp-align",)), {"terms": {"dupe_of": ["bp-align"]}}),
+    (Filters(kind=None, labels=("same_foundry:lululemon", "equal_quality:lululemon")),
+     {"terms": {"labels": ["same_foundry:lululemon", "equal_quality:lululemon"]}}),
 ])
 def test_single_filters(filters, clause):
     assert filter_clauses(filters) == [clause]
+
+
+def test_empty_any_of_filters_add_no_clause():
+    assert filter_clauses(Filters(kind=None, labels=(), dupe_of=())) == []
+
+
+def test_dupe_of_filter_sits_inside_both_queries():
+    clauses = [{"term": {"kind": "product"}}, {"terms": {"dupe_of": ["bp-align", "bp-diamond"]}},
+               {"term": {"region": "yiwu"}}]
+    f = Filters(dupe_of=("bp-align", "bp-diamond"), region="yiwu")
+    assert bm25_query(["yoga"], 5, f)["query"]["bool"]["filter"] == clauses
+    assert knn_query("text", [1.0, 0.0], 5, f)["knn"]["filter"] == clauses
 
 
 def test_bm25_query_is_or_of_exact_terms_with_filters():

@@ -31,7 +31,9 @@ def test_first_run_indexes_everything(catalog, store, fake_text, fake_image):
     assert store.info().count == 9
     assert store.info().models == {"text": "fake-text@1", "image": "fake-image@1"}
     p1 = store.get(["product:p1"])[0]
-    assert p1.labels == ["same_foundry"] and p1.factory == "f-oem" and p1.brand == "lululemon"
+    assert p1.labels == ["same_foundry", "same_foundry:lululemon"] and p1.factory == "f-oem" and p1.brand == "lululemon"
+    assert p1.dupe_of == ["bp-align"] and store.get(["product:p3"])[0].dupe_of == []
+    assert store.get(["product:p3"])[0].labels == []                    # f-plain has no endorsement
     assert p1.source["factory"]["ship_within_hours"] == 24 and p1.price_min == 59
     assert p1.image_vector is not None and np.isclose(np.linalg.norm(p1.text_vector), 1.0)
     assert store.get(["product:p5"])[0].image_vector is None          # p5 has no image
@@ -66,6 +68,17 @@ def test_only_changed_inputs_are_embedded_and_removed_records_leave(catalog, sto
     report = Indexer(store, fake_text, fake_image).run(catalog)
     assert report.indexed == 1 and fake_image.calls == image_calls + 1
     assert fake_text.calls - text_calls == 2
+
+
+def test_a_new_analysis_version_rewrites_every_document_without_embedding(catalog, store, fake_text, fake_image,
+                                                                       monkeypatch):
+    from indexer import documents
+    Indexer(store, fake_text, fake_image).run(catalog)
+    text_calls, image_calls = fake_text.calls, fake_image.calls
+    monkeypatch.setattr(documents, "ANALYSIS_VERSION", documents.ANALYSIS_VERSION + "-next")
+    report = Indexer(store, fake_text, fake_image).run(catalog)
+    assert (report.indexed, report.unchanged) == (9, 0)
+    assert (fake_text.calls, fake_image.calls) == (text_calls, image_calls)     # vectors reused
 
 
 def test_bad_records_and_images_are_reported_and_the_rest_indexed(catalog, store, fake_text, fake_image, tmp_path):
@@ -110,6 +123,12 @@ def test_indexed_products_are_searchable_by_filters(catalog, store, fake_text, f
     q = fake_text.embed("yoga leggings", query=True)
     hits = store.knn("text", q, 3, Filters(labels=("same_foundry",)))
     assert [h.id for h in hits] == ["product:p1"]
+    endorsed = Filters(labels=("same_foundry:lululemon", "equal_quality:lululemon"))
+    assert {h.id for h in store.knn("text", q, 10, endorsed)} == {"product:p1", "product:p2"}
+    assert store.knn("text", q, 10, Filters(labels=("same_foundry:sonicare",))) == []
+    assert {h.id for h in store.bm25(["瑜伽"], 10, Filters(dupe_of=("bp-align",)))} == {"product:p1", "product:p2"}
+    p3_image = store.get(["product:p3"])[0].image_vector
+    assert store.knn("image", p3_image, 10, Filters(dupe_of=("bp-diamond",))) == []    # no product declares it
     assert {h.id for h in store.bm25(["瑜伽"], 10)} == {"product:p1", "product:p2"}
 
 

@@ -1,11 +1,20 @@
 """The embedded store against the shared contract, plus what only it promises."""
 from __future__ import annotations
 
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+from search.store import embedded, schema
 from search.store.base import Filters, StoreError
-from search.store.embedded import EmbeddedStore, filter_sql, fts_match
-from tests.store_contract import DIMS, MODELS, StoreContract, catalog_docs
+from search.store.embedded import EmbeddedStore, fts_match
+from tests.store_contract import DIMS, MODELS, StoreContract, catalog_docs, unit
 
 
 @pytest.fixture
@@ -23,6 +32,40 @@ def make_store(tmp_path):
 
 class TestEmbeddedStore(StoreContract):
     pass
+
+
+class TestEmbeddedStoreOnGraphs(StoreContract):
+    """The contract again with every vector field in an HNSW graph (``ann_min=1``) and every
+    filtered kNN searching the graph (oversampled, then filtered) instead of the exact
+    search over the few documents a filter leaves."""
+
+    @pytest.fixture
+    def make_store(self, tmp_path, monkeypatch):
+        monkeypatch.setattr(embedded, "EXACT_SUBSET_MAX", 0)
+        opened = []
+
+        def make(name: str = "default"):
+            s = EmbeddedStore(tmp_path / name, ann_min=1)
+            opened.append(s)
+            return s
+        yield make
+        for s in opened:
+            s.close()
+
+    def test_filtered_knn_runs_on_the_graphs(self, store):
+        store.upsert(catalog_docs())
+        f = Filters(dupe_of=("bp-align", "bp-diamond"), labels=("same_foundry",))
+        assert {h.id for h in store.knn("text", unit(np.ones(8)), 10, f)} == {"p1", "p3"}
+        assert {h.id for h in store.knn("image", unit(np.ones(6)), 10, f)} == {"p1", "p3"}
+        assert all(v.ann is not None for v in store._view.vectors.values())
+
+
+def test_keyword_filter_columns_are_named_as_their_filters():
+    """The in-memory masks look each keyword column's filter up by the column's name."""
+    from dataclasses import fields
+    names = {f.name for f in fields(Filters)}
+    assert set(embedded._STR_COLS) <= names and set(embedded._STR_COLS) | set(embedded._NUM_COLS) == \
+        set(schema.FILTER_FIELDS)
 
 
 def test_missing_index_is_a_clear_error(tmp_path):
@@ -81,12 +124,6 @@ def test_sources_beyond_what_orjson_reads_come_back_whole(tmp_path):
     s.close()
 
 
-def test_filter_sql_is_parameterised():
-    where, args = filter_sql(Filters(category="x'; DROP TABLE docs; --", labels=("same_foundry",), moq_max=5))
-    assert "DROP" not in where
-    assert args == ["product", "x'; DROP TABLE docs; --", 5, " same_foundry "]
-
-
 def test_fts_match_quotes_every_token():
     assert fts_match(['a"b', "c"]) == '"a""b" OR "c"'
     assert fts_match([]) == ""
@@ -109,3 +146,119 @@ def test_corruption_after_open_is_a_store_error(tmp_path):
             reader.bm25(["yoga"], 5)
             reader.get(["p1", "p2"])
             reader.knn("text", catalog_docs()[0].text_vector, 3)
+
+
+def test_dupe_of_and_label_filters_on_graphs_match_exact_search(tmp_path, monkeypatch):
+    """At a size where the graphs matter: selective filters (exact over the documents left),
+    broad ones (graph, oversampled, post-filtered) and, forced, selective ones on the graph
+    (oversampling, then the exact fallback)."""
+    from tests.test_ann import ANN_MIN, N, clustered, exact_many, make_docs, recall
+    vecs = clustered(N)
+    docs = make_docs(vecs)
+    for i, d in enumerate(docs):
+        d.dupe_of = [f"bp-{i % 40}", "bp-popular"] if i % 3 == 0 else [f"bp-{i % 40}"]
+        d.labels = ["same_foundry", f"same_foundry:b{i % 5}"]
+    s = EmbeddedStore(tmp_path / "idx", ann_min=ANN_MIN)
+    s.set_models(MODELS, {"text": vecs.shape[1], "image": vecs.shape[1]})
+    s.upsert(docs)
+    held = {"text": {d.id: d.text_vector for d in docs},
+            "image": {d.id: d.image_vector for d in docs if d.image_vector is not None}}
+    by_id = {d.id: d for d in docs}
+    rng = np.random.default_rng(4)
+    queries = vecs[rng.integers(0, N, 20)]
+    cases = [Filters(dupe_of=("bp-3",)),                                              # 40 documents
+             Filters(dupe_of=("bp-popular", "bp-1", "bp-2")),                          # ~40%
+             Filters(dupe_of=("bp-popular", "bp-1"), labels=("same_foundry:b1", "same_foundry:b2")),
+             Filters(labels=("same_foundry:b0", "same_foundry:b1", "same_foundry:b2")),   # 60%
+             Filters(dupe_of=("bp-nothing",))]
+
+    def keep(f: Filters):
+        return lambda i: (not f.dupe_of or bool(set(f.dupe_of) & set(by_id[i].dupe_of))) and \
+            (not f.labels or bool(set(f.labels) & set(by_id[i].labels)))
+
+    def check() -> None:
+        for field, vectors in held.items():
+            qs = queries if field == "text" else queries[:, ::-1].copy()
+            for f in cases:
+                got = [[h.id for h in s.knn(field, q, 10, f)] for q in qs]
+                assert all(keep(f)(i) for g in got for i in g), (field, f)
+                assert recall(got, exact_many(vectors, qs, 10, keep(f))) >= 0.98, (field, f)
+    check()
+    assert all(v.ann is not None for v in s._view.vectors.values())
+    monkeypatch.setattr(embedded, "EXACT_SUBSET_MAX", 10)
+    check()
+    s.close()
+
+
+# -- indexes created by an earlier version -------------------------------------------------
+def _drop_docs_column(folder: Path, column: str) -> Path:
+    """Make the index look as an earlier version left it: without ``column``."""
+    db = next(folder.glob("index-*.sqlite"))
+    conn = sqlite3.connect(db)
+    conn.execute(f"ALTER TABLE docs DROP COLUMN {column}")
+    conn.commit()
+    conn.close()
+    return db
+
+
+def _open_in_processes(folder: Path, n: int) -> list[subprocess.CompletedProcess]:
+    """Open the index in ``n`` processes at (nearly) the same moment."""
+    start = time.time() + 3
+    code = ("import sys, time\n"
+            "from search.store.embedded import EmbeddedStore\n"
+            "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+            "EmbeddedStore(sys.argv[1], create=False).close()\n"
+            "print('ok')\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(folder), str(start)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+             for _ in range(n)]
+    return [subprocess.CompletedProcess(p.args, p.wait(timeout=60), *p.communicate()) for p in procs]
+
+
+def test_an_index_without_the_dupe_of_column_gets_it_on_open(tmp_path):
+    s = EmbeddedStore(tmp_path / "i")
+    s.set_models(MODELS, DIMS)
+    s.upsert(catalog_docs())
+    s.close()
+    db = _drop_docs_column(tmp_path / "i", "dupe_of")
+    for done in _open_in_processes(tmp_path / "i", 3):          # each adds it, or finds it added
+        assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+    conn = sqlite3.connect(db)
+    assert [r[1] for r in conn.execute("PRAGMA table_info(docs)")].count("dupe_of") == 1
+    conn.close()
+
+    old = EmbeddedStore(tmp_path / "i", create=False)
+    assert old.get(["p1"])[0].dupe_of == []                    # until the product is indexed again
+    assert old.bm25(["yoga"], 10, Filters(dupe_of=("bp-align",))) == []
+    assert {h.id for h in old.bm25(["yoga"], 10, Filters(labels=("same_foundry:lululemon",)))} == {"p1"}
+    writer = EmbeddedStore(tmp_path / "i")
+    writer.upsert(catalog_docs())
+    assert {h.id for h in old.knn("text", unit(np.ones(8)), 10, Filters(dupe_of=("bp-align",)))} == {"p1", "p2"}
+    writer.close()
+    old.close()
+
+
+def test_a_saved_view_without_the_dupe_of_column_is_built_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(embedded, "VIEW_SAVE_MIN", 3)
+    s = EmbeddedStore(tmp_path / "i")
+    s.set_models(MODELS, DIMS)
+    s.upsert(catalog_docs())
+    s.warm()
+    s.close()
+    (saved,) = (tmp_path / "i").glob("*.view.s*.npz")
+    with np.load(saved) as data:                                # as an earlier version saved it
+        arrays = {k: data[k] for k in data.files if k != "s_dupe_of"}
+    vocab = json.loads(arrays["vocab"].tobytes().decode())
+    del vocab["dupe_of"]
+    arrays["vocab"] = np.frombuffer(json.dumps(vocab).encode(), dtype=np.uint8)
+    np.savez(saved, **arrays)
+    _drop_docs_column(tmp_path / "i", "dupe_of")
+
+    old = EmbeddedStore(tmp_path / "i", create=False)
+    assert {h.id for h in old.bm25(["yoga", "leggings"], 10, Filters(category="leggings", moq_max=10))} == {"p1"}
+    assert old.bm25(["yoga"], 10, Filters(dupe_of=("bp-align",))) == []
+    with np.load(saved) as data:
+        assert "s_dupe_of" in data.files                        # saved again, whole
+    old.upsert(catalog_docs()[:1])
+    assert [h.id for h in old.bm25(["yoga"], 10, Filters(dupe_of=("bp-align",)))] == ["p1"]
+    old.close()

@@ -48,7 +48,13 @@ class IndexDoc:
     ship_within_hours: int | None = None
     factory: str | None = None
     brand: str | None = None
-    labels: list[str] = field(default_factory=list)   # endorsement types with evidence, e.g. ["same_foundry"]
+    # Endorsements of the product's factory that carry evidence, each as its type and as its
+    # type scoped by brand, sorted: ["same_foundry", "same_foundry:lululemon"]. Expiry is not
+    # applied here (it is judged at query time).
+    labels: list[str] = field(default_factory=list)
+    # Ids of the brand products this product declares itself a dupe of (``Product.dupe_of``,
+    # catalog ids such as "bp-align", not document ids).
+    dupe_of: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,11 @@ class Filters:
     price_min: float | None = None
     price_max: float | None = None
     moq_max: int | None = None
-    labels: tuple[str, ...] = ()          # any of these endorsement types
+    # Any of these exact ``IndexDoc.labels`` values: a type ("same_foundry") or a type
+    # scoped by brand ("same_foundry:lululemon"). Empty: no filter.
+    labels: tuple[str, ...] = ()
+    # Any of these brand product ids in ``IndexDoc.dupe_of``. Empty: no filter.
+    dupe_of: tuple[str, ...] = ()
     region: str | None = None
     ship_within_max: int | None = None
     factory: str | None = None

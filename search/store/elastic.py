@@ -203,6 +203,7 @@ class _Meta:
     mapped_dims: dict[str, int] = field(default_factory=dict)   # vector fields in the mapping
     generation: int = 0
     schema_version: int | None = None
+    unmapped: tuple[str, ...] = ()          # filter fields the mapping lacks (an index from an earlier version)
 
     def as_meta(self, **changes: Any) -> dict[str, Any]:
         meta = {"schema_version": schema.SCHEMA_VERSION, "models": self.models, "dims": self.dims,
@@ -340,6 +341,30 @@ class ElasticStore(Store):
             raise StoreError(f"index '{meta.index}' on {self.config.where()} has schema version "
                              f"{meta.schema_version}, this program needs {schema.SCHEMA_VERSION}: rebuild it "
                              f"(dupe index CATALOG_DIR --rebuild)")
+        if create and meta.unmapped:
+            # A writer maps them at once. If that is refused, writes into this index fail
+            # with the reason and the advice to rebuild, and a rebuild (a new index) works.
+            try:
+                self._map_new_fields(meta)
+            except StoreError as e:
+                log.warning("%s", e)
+
+    def _map_new_fields(self, meta: _Meta) -> None:
+        """Add the filter fields an index built by an earlier version lacks to its mapping
+        (a mapping may gain fields; documents written before have no value for them until
+        they are indexed again). Writers call this; readers leave the mapping alone (a
+        filter on an unmapped field matches nothing)."""
+        fields = schema.es_mapping({}, {})["properties"]
+        try:
+            with self._errors("add fields to the mapping of"):
+                self._es.indices.put_mapping(index=self._target,
+                                             properties={name: fields[name] for name in meta.unmapped})
+        except StoreError as e:
+            raise StoreError(f"index '{meta.index}' on {self.config.where()} was built by an earlier version "
+                             f"(its mapping lacks {', '.join(meta.unmapped)}) and adding them to the mapping "
+                             f"failed ({e}): rebuild it (dupe index CATALOG_DIR --rebuild)") from None
+        with self._lock:
+            self._meta_cache = None
 
     def _read_meta(self) -> _Meta:
         with self._errors("read the mapping of"):
@@ -350,11 +375,13 @@ class ElasticStore(Store):
         (index, entry), = body.items()
         mappings = entry.get("mappings", {})
         raw = mappings.get("_meta") or {}
+        properties = mappings.get("properties", {})
         mapped = {name: int(p["dims"]) for name in schema.VECTOR_FIELDS
-                  if (p := mappings.get("properties", {}).get(es_queries.vector_field(name))) and "dims" in p}
+                  if (p := properties.get(es_queries.vector_field(name))) and "dims" in p}
         meta = _Meta(index=index, models=dict(raw.get("models") or {}),
                      dims={k: int(v) for k, v in (raw.get("dims") or {}).items()}, mapped_dims=mapped,
-                     generation=int(raw.get("generation") or 0), schema_version=raw.get("schema_version"))
+                     generation=int(raw.get("generation") or 0), schema_version=raw.get("schema_version"),
+                     unmapped=tuple(name for name in schema.FILTER_FIELDS if name not in properties))
         with self._lock:
             self._meta_cache = meta
         return meta
@@ -394,6 +421,8 @@ class ElasticStore(Store):
         if unknown:
             raise ValueError(f"unknown vector field(s) {sorted(unknown)}; known: {list(schema.VECTOR_FIELDS)}")
         meta = self._read_meta()
+        if meta.unmapped:
+            self._map_new_fields(meta)
         count = self._count()
         if meta.models and meta.models != models and count:
             raise ModelMismatchError(_mismatch(meta.models, models))
@@ -434,6 +463,8 @@ class ElasticStore(Store):
         if not docs:
             return
         meta = self._read_meta()
+        if meta.unmapped:       # opened read-only on an index from an earlier version
+            self._map_new_fields(meta)
         problems = [(d.id, p) for d in docs if (p := _doc_problem(d, meta))]
         if problems:     # refuse the whole call before writing anything
             raise BulkWriteError("index", problems, len(docs))

@@ -58,31 +58,22 @@ from search.store.base import (
 
 LAYOUT_VERSION = 2
 
-_DDL = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS docs (
-    rowid INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL,
-    category TEXT, price_min REAL, moq INTEGER, region TEXT, ship_within_hours INTEGER,
-    factory TEXT, brand TEXT, labels TEXT NOT NULL DEFAULT ' ',
-    content_hash TEXT NOT NULL,
-    tokens TEXT NOT NULL,
-    source TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS docs_kind ON docs(kind);
-CREATE TABLE IF NOT EXISTS vec_text (rowid INTEGER PRIMARY KEY, v BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS vec_image (rowid INTEGER PRIMARY KEY, v BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS vlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, rid INTEGER NOT NULL,
-                                 what INTEGER NOT NULL DEFAULT 7);
-"""
+_SQL_TYPES = {"keyword": "TEXT", "float": "REAL", "integer": "INTEGER"}
 
-# Filter columns kept in memory, in this order (after rowid) in ``_FILTER_SELECT``.
-_STR_COLS = ("kind", "category", "region", "factory", "brand", "labels")
-_NUM_COLS = ("price_min", "moq", "ship_within_hours")
-_FILTER_SELECT = ("SELECT rowid, kind, category, region, factory, brand, labels, price_min, moq, ship_within_hours,"
-                  " tokens FROM docs")
-_TOKENS_AT = 1 + len(_STR_COLS) + len(_NUM_COLS)
+
+def _column_sql(name: str) -> str:
+    """The SQLite declaration of filter column ``name`` (``schema.FILTER_FIELDS``). A
+    multi-valued column holds its values between spaces (``_padded``: " a b ")."""
+    if name in schema.MULTI_VALUED:
+        return f"{name} TEXT NOT NULL DEFAULT ' '"
+    return f"{name} {_SQL_TYPES[schema.FILTER_FIELDS[name]]}{' NOT NULL' if name == 'kind' else ''}"
+
+
+def _padded(values: Sequence[str]) -> str:
+    """A multi-valued column's stored text (values never hold spaces: they are ids)."""
+    return " " + " ".join(values) + " "
+
+
 #: ``vlog.what``: what a logged write changed besides the filter columns, as bits. Readers
 #: re-insert a row's vectors into the graphs, and its tokens into the postings, only if
 #: they changed (a new price changes neither): re-inserting every changed row's vectors
@@ -91,6 +82,41 @@ _TOKENS_AT = 1 + len(_STR_COLS) + len(_NUM_COLS)
 LOG_TOKENS = 1
 LOG_VECTOR = {"text": 2, "image": 4}
 LOG_ALL = 7
+
+#: Columns an index created by an earlier version may lack, by table: ``_connect`` adds
+#: them with their defaults (old rows read as empty; old log entries as "everything
+#: changed"). Every filter column but ``kind`` qualifies, so a new filter field needs no
+#: migration code of its own.
+_ADDABLE_COLUMNS: dict[str, dict[str, str]] = {
+    "docs": {c: _column_sql(c) for c in schema.FILTER_FIELDS if c != "kind"},
+    "vlog": {"what": f"what INTEGER NOT NULL DEFAULT {LOG_ALL}"},
+}
+
+_FILTER_COLUMNS_SQL = ",\n    ".join(_column_sql(c) for c in schema.FILTER_FIELDS)
+_DDL = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    {_FILTER_COLUMNS_SQL},
+    content_hash TEXT NOT NULL,
+    tokens TEXT NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS docs_kind ON docs(kind);
+CREATE TABLE IF NOT EXISTS vec_text (rowid INTEGER PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS vec_image (rowid INTEGER PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS vlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, rid INTEGER NOT NULL,
+                                 {_ADDABLE_COLUMNS["vlog"]["what"]});
+"""
+
+# Filter columns kept in memory, in this order (after rowid) in ``_FILTER_SELECT``. The
+# keyword columns are named as the ``Filters`` attributes that filter them.
+_STR_COLS = tuple(c for c, t in schema.FILTER_FIELDS.items() if t == "keyword")
+_NUM_COLS = tuple(c for c, t in schema.FILTER_FIELDS.items() if t != "keyword")
+_MULTI_COLS = schema.MULTI_VALUED
+_FILTER_SELECT = f"SELECT rowid, {', '.join(_STR_COLS + _NUM_COLS)}, tokens FROM docs"
+_TOKENS_AT = 1 + len(_STR_COLS) + len(_NUM_COLS)
 #: BM25 parameters (FTS5's and Elasticsearch's defaults).
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -128,39 +154,6 @@ RERANK_EXTRA = 90
 def search_beam(n_vectors: int) -> int:
     """HNSW search beam width (usearch ``expansion_search``) for a graph of this size."""
     return max(HNSW_EXPANSION_SEARCH, n_vectors // HNSW_VECTORS_PER_BEAM_SLOT)
-
-
-def filter_sql(f: Filters) -> tuple[str, list[Any]]:
-    """SQL condition over table alias ``d`` for the filters (pure; tested directly)."""
-    conds: list[str] = []
-    args: list[Any] = []
-    for col, val in (("kind", f.kind), ("category", f.category), ("region", f.region),
-                     ("factory", f.factory), ("brand", f.brand)):
-        if val is not None:
-            conds.append(f"d.{col} = ?")
-            args.append(val)
-    if f.price_min is not None:
-        conds.append("d.price_min >= ?")
-        args.append(f.price_min)
-    if f.price_max is not None:
-        conds.append("d.price_min <= ?")
-        args.append(f.price_max)
-    if f.moq_max is not None:
-        conds.append("d.moq <= ?")
-        args.append(f.moq_max)
-    if f.ship_within_max is not None:
-        conds.append("d.ship_within_hours <= ?")
-        args.append(f.ship_within_max)
-    if f.labels:
-        conds.append("(" + " OR ".join("instr(d.labels, ?) > 0" for _ in f.labels) + ")")
-        args.extend(f" {label} " for label in f.labels)
-    if f.ids is not None:
-        if not f.ids:
-            conds.append("0")
-        else:
-            conds.append(f"d.id IN ({','.join('?' * len(f.ids))})")
-            args.extend(f.ids)
-    return (" AND ".join(conds) or "1"), args
 
 
 def fts_match(tokens: Sequence[str]) -> str:
@@ -201,6 +194,28 @@ def _snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             except sqlite3.Error:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Add the ``_ADDABLE_COLUMNS`` an index created by an earlier version lacks. Checked
+    again inside a write transaction, so two processes opening the index at once add each
+    column once (the second waits for the first, then finds nothing to do)."""
+    def missing() -> list[tuple[str, str]]:
+        out = []
+        for table, columns in _ADDABLE_COLUMNS.items():
+            have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            out += [(table, sql) for name, sql in columns.items() if name not in have]
+        return out
+    if not missing():
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for table, sql in missing():
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {sql}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _vec_blob(v: np.ndarray | None) -> bytes | None:
@@ -519,6 +534,8 @@ class _View:
         self.str_cols = {c: np.zeros(0, dtype=np.int32) for c in _STR_COLS}
         self.num_cols = {c: np.zeros(0, dtype=np.float64) for c in _NUM_COLS}
         self.vocab: dict[str, dict[str, int]] = {c: {} for c in _STR_COLS}
+        # Multi-valued columns: value -> codes (in ``vocab``) of the stored texts holding it.
+        self.codes_of: dict[str, dict[str, list[int]]] = {c: {} for c in _MULTI_COLS}
         self.vectors = {f: _Vectors(f, int(dims.get(f, 0)), np.zeros(0, dtype=bool)) for f in schema.VECTOR_FIELDS}
         self.lex = _Lexicon()
         self.saved_seq = -1                              # log position of the saved view file
@@ -574,16 +591,21 @@ class _View:
             if val is None:
                 self.str_cols[c][pos] = -1
             else:
-                vocab = self.vocab[c]
-                code = vocab.get(val)
-                if code is None:
-                    code = vocab[val] = len(vocab)
-                self.str_cols[c][pos] = code
+                code = self.vocab[c].get(val)
+                self.str_cols[c][pos] = self._add_code(c, val) if code is None else code
         for i, c in enumerate(_NUM_COLS, start=1 + len(_STR_COLS)):
             self.num_cols[c][pos] = np.nan if row[i] is None else float(row[i])
         if lexicon:
             self.lex.put(pos, row[_TOKENS_AT] or "")
         return pos
+
+    def _add_code(self, col: str, text: str) -> int:
+        vocab = self.vocab[col]
+        code = vocab[text] = len(vocab)
+        if col in _MULTI_COLS:
+            for value in text.split():
+                self.codes_of[col].setdefault(value, []).append(code)
+        return code
 
     def remove_row(self, rowid: int) -> None:
         pos = self.position(rowid)
@@ -656,7 +678,12 @@ class _View:
 
     @classmethod
     def restore(cls, path: Path, db_file: Path, dims: dict[str, int]) -> "_View":
+        """The view saved at ``path``. Raises (the caller builds the view instead) if the file
+        is damaged or lacks a column (saved by an earlier version)."""
         with np.load(path, allow_pickle=False) as data:
+            missing = ({f"s_{c}" for c in _STR_COLS} | {f"n_{c}" for c in _NUM_COLS}) - set(data.files)
+            if missing:
+                raise ValueError(f"{path.name} lacks {sorted(missing)}")
             view = cls(db_file, dims)
             rowid = data["rowid"].astype(np.int64)
             n = rowid.shape[0]
@@ -673,8 +700,10 @@ class _View:
                 view.str_cols[c][:n] = data[f"s_{c}"]
             for c in _NUM_COLS:
                 view.num_cols[c][:n] = data[f"n_{c}"]
-            view.vocab = {c: {v: i for i, v in enumerate(vals)}
-                          for c, vals in json.loads(data["vocab"].tobytes().decode()).items()}
+            vocab = json.loads(data["vocab"].tobytes().decode())
+            for c in _STR_COLS:
+                for text in vocab[c]:
+                    view._add_code(c, text)
             lex = view.lex
             lex.vocab = {t: i for i, t in enumerate(json.loads(data["lex_vocab"].tobytes().decode()))}
             lex.offsets, lex.pos = data["lex_offsets"], data["lex_pos"]
@@ -694,9 +723,14 @@ class _View:
             return hit
         n = self.top
         m = (self.vectors[vector_field].has[:n] if vector_field else self.alive[:n]).copy()
-        for col, val in (("kind", f.kind), ("category", f.category), ("region", f.region),
-                         ("factory", f.factory), ("brand", f.brand)):
-            if val is not None:
+        for col in _STR_COLS:
+            val = getattr(f, col)
+            if col in _MULTI_COLS:
+                if val:                 # any of these values
+                    hit = np.zeros(len(self.vocab[col]) + 1, dtype=bool)   # by code; the last one is -1 (NULL)
+                    hit[[code for v in val for code in self.codes_of[col].get(v, ())]] = True
+                    m &= hit[self.str_cols[col][:n]]
+            elif val is not None:
                 code = self.vocab[col].get(val)
                 if code is None:
                     m[:] = False
@@ -708,10 +742,6 @@ class _View:
                 if val is not None:
                     arr = self.num_cols[col][:n]
                     m &= (arr >= float(val)) if ge else (arr <= float(val))
-        if f.labels:
-            wanted = [f" {label} " for label in f.labels]
-            codes = [code for s, code in self.vocab["labels"].items() if any(w in s for w in wanted)]
-            m &= np.isin(self.str_cols["labels"][:n], np.asarray(codes, dtype=np.int32))
         out = (m, int(m.sum()))
         if len(self.masks) > 32:
             self.masks.clear()
@@ -809,9 +839,7 @@ class EmbeddedStore(Store):
                 raise StoreError(f"index at {self.path} was built by an older version of this program: "
                                  f"rebuild it (dupe index CATALOG_DIR --rebuild)")
             conn.executescript(_DDL)
-            if "what" not in {r[1] for r in conn.execute("PRAGMA table_info(vlog)")}:
-                # Indexes from before the log said what changed: old entries mean "everything".
-                conn.execute(f"ALTER TABLE vlog ADD COLUMN what INTEGER NOT NULL DEFAULT {LOG_ALL}")
+            _add_missing_columns(conn)
             version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if version is None:
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(schema.SCHEMA_VERSION),))
@@ -937,8 +965,7 @@ class EmbeddedStore(Store):
         if current and {k: current[k] for k in wanted} != wanted:
             raise ModelMismatchError(_mismatch(current, models))
 
-    _DOC_COLS = ("id", "kind", "category", "price_min", "moq", "region", "ship_within_hours", "factory", "brand",
-                 "labels", "content_hash", "tokens", "source")
+    _DOC_COLS = ("id", *schema.FILTER_FIELDS, "content_hash", "tokens", "source")
 
     @_guarded
     def upsert(self, docs: Sequence[IndexDoc]) -> None:
@@ -949,9 +976,9 @@ class EmbeddedStore(Store):
         with self._tx() as c:
             for d in docs:
                 tokens = " ".join(d.tokens)
-                vals = (d.id, d.kind, d.category, d.price_min, d.moq, d.region, d.ship_within_hours, d.factory,
-                        d.brand, " " + " ".join(d.labels) + " ", d.content_hash, tokens,
-                        _dumps_source(d.source))
+                vals = (d.id, *(_padded(getattr(d, c)) if c in _MULTI_COLS else getattr(d, c)
+                                for c in schema.FILTER_FIELDS),
+                        d.content_hash, tokens, _dumps_source(d.source))
                 old = c.execute("SELECT rowid, tokens FROM docs WHERE id = ?", (d.id,)).fetchone()
                 if old:
                     rid = old[0]
@@ -985,17 +1012,20 @@ class EmbeddedStore(Store):
                         c.execute(f"DELETE FROM vec_{name} WHERE rowid = ?", (row[0],))
                     c.execute("INSERT INTO vlog (rid, what) VALUES (?, ?)", (row[0], LOG_ALL))
 
+    # Spelled out, not derived from ``schema.FILTER_FIELDS``: ``get`` builds ~60 documents per
+    # query, and building them by name from the schema took 1.5x as long. The contract suite
+    # round-trips every filter field, so one missing here fails it.
     _COLUMNS = ("d.id, d.kind, d.content_hash, d.source, d.tokens, d.category, d.price_min, d.moq, d.region,"
-                " d.ship_within_hours, d.factory, d.brand, d.labels")
+                " d.ship_within_hours, d.factory, d.brand, d.labels, d.dupe_of")
 
     @staticmethod
     def _row_doc(r: Sequence[Any]) -> IndexDoc:
         vec = (lambda b: None if b is None else np.frombuffer(b, dtype=np.float32).copy())
         return IndexDoc(id=r[0], kind=r[1], content_hash=r[2], source=_loads(r[3]), tokens=r[4].split(),
                         category=r[5], price_min=r[6], moq=r[7], region=r[8], ship_within_hours=r[9],
-                        factory=r[10], brand=r[11], labels=r[12].split(),
-                        text_vector=vec(r[13]) if len(r) > 13 else None,
-                        image_vector=vec(r[14]) if len(r) > 14 else None)
+                        factory=r[10], brand=r[11], labels=r[12].split(), dupe_of=r[13].split(),
+                        text_vector=vec(r[14]) if len(r) > 14 else None,
+                        image_vector=vec(r[15]) if len(r) > 15 else None)
 
     @_guarded
     def get(self, ids: Sequence[str], *, vectors: bool = True) -> list[IndexDoc | None]:

@@ -43,7 +43,8 @@ def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
     """Non-scoring filter clauses for ``filters`` (for a bool ``filter`` or a knn ``filter``).
 
     Range filters exclude documents without a value, as SQL ``NULL`` comparisons do in
-    the embedded store; ``labels`` is any-of; ``ids=()`` matches nothing.
+    the embedded store; ``labels`` and ``dupe_of`` are any-of (a ``terms`` clause; a field
+    the index does not map matches nothing); ``ids=()`` matches nothing.
     """
     f = filters
     out: list[dict[str, Any]] = []
@@ -59,8 +60,9 @@ def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
         out.append({"range": {"price_min": price}})
     if f.moq_max is not None:
         out.append({"range": {"moq": {"lte": f.moq_max}}})
-    if f.labels:
-        out.append({"terms": {"labels": list(f.labels)}})
+    for name, values in (("labels", f.labels), ("dupe_of", f.dupe_of)):
+        if values:
+            out.append({"terms": {name: list(values)}})
     if f.region is not None:
         out.append({"term": {"region": f.region}})
     if f.ship_within_max is not None:

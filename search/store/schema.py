@@ -14,7 +14,9 @@ from search.store.base import IndexDoc
 
 SCHEMA_VERSION = 1
 
-# Filterable scalar fields: name -> type ("keyword", "float", "integer").
+# Filterable fields: name -> type ("keyword", "float", "integer"). Each is an ``IndexDoc``
+# attribute; the keyword ones are also ``Filters`` attributes (equality, or any-of for the
+# multi-valued ones), the numeric ones are filtered by ranges.
 FILTER_FIELDS: dict[str, str] = {
     "kind": "keyword",
     "category": "keyword",
@@ -24,8 +26,11 @@ FILTER_FIELDS: dict[str, str] = {
     "ship_within_hours": "integer",
     "factory": "keyword",
     "brand": "keyword",
-    "labels": "keyword",        # multi-valued
+    "labels": "keyword",
+    "dupe_of": "keyword",
 }
+# Fields holding a list of values (any-of filters).
+MULTI_VALUED: frozenset[str] = frozenset({"labels", "dupe_of"})
 VECTOR_FIELDS: tuple[str, ...] = ("text", "image")
 TOKENS_FIELD = "tokens"         # analysed text, space-joined; BM25 runs on this
 
@@ -50,20 +55,16 @@ def from_flat(flat: dict[str, Any]) -> IndexDoc:
     for name in VECTOR_FIELDS:
         v = flat.get(f"{name}_vector")
         vectors[f"{name}_vector"] = None if v is None else np.asarray(v, dtype=np.float32)
+    # A field missing from ``flat`` (a document written before the field existed) is empty.
+    fields = {name: list(flat.get(name) or []) if name in MULTI_VALUED else flat.get(name)
+              for name in FILTER_FIELDS}
+    fields["kind"] = flat["kind"]
     return IndexDoc(
         id=flat["id"],
-        kind=flat["kind"],
         source=flat["source"],
         tokens=[t for t in (flat.get(TOKENS_FIELD) or "").split(" ") if t],
         content_hash=flat["content_hash"],
-        category=flat.get("category"),
-        price_min=flat.get("price_min"),
-        moq=flat.get("moq"),
-        region=flat.get("region"),
-        ship_within_hours=flat.get("ship_within_hours"),
-        factory=flat.get("factory"),
-        brand=flat.get("brand"),
-        labels=list(flat.get("labels") or []),
+        **fields,
         **vectors,
     )
 
