@@ -42,7 +42,7 @@ def evaluate(engine: SearchEngine, queries: list[Query], **request) -> Scores:
     for q in queries:
         image = load_local(q.image.name, q.image.parent) if q.image else None
         resp = engine.search(SearchRequest(text=q.text, image=image, k=21, group_by_factory=False, **request))
-        ids = [r.id.split(":", 1)[1] for r in resp.results if r.id.split(":", 1)[1] != q.exclude][:20]
+        ids = [r.id for r in resp.results if r.id != q.exclude][:20]
         rank = next((i for i, pid in enumerate(ids, start=1) if pid in q.relevant), None)
         if rank:
             r1 += rank == 1

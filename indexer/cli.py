@@ -126,6 +126,11 @@ def search_cmd(query: str | None, photo: Path | None, index_dir: str | None, k: 
     u = data["understood"]
     click.echo(f"understood: brand={u['brand'] and u['brand']['name']} "
                f"product={u['brand_product'] and u['brand_product']['title']} ocr={u['ocr_text']!r}")
+    if u["alternatives"]:
+        click.echo("  or did you mean: " + "; ".join(f"{a['title']} ({a['id']})" for a in u["alternatives"]))
+    if u["unknown_brand"]:
+        click.echo(f"no dupes of {u['unknown_brand']} in this catalog yet (results below are similar products, "
+                   "with no label or saving claimed)")
     for i, r in enumerate(data["results"], start=1):
         saving = r["savings"][0]["text"] if r["savings"] else ""
         more = f" (+{len(r['more'])} more)" if r["more"] else ""

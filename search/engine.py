@@ -1,27 +1,40 @@
-"""The search path: understand the query, retrieve (BM25 + text kNN + image kNN, filtered
-inside each), fuse, and rank as dupes. The one code path used by the service, the CLI and
-the quality benchmark.
+"""The search path: understand the query, retrieve (anchored on the brand product it means,
+plus BM25 + text kNN + image kNN of the query itself, filtered inside each), fuse, decide
+every claim and rank as dupes. The one code path used by the service, the CLI and the
+benchmarks.
+
+Factory listings never carry a brand's words (that would be a counterfeit), so a brand
+product's dupes are found from the brand product itself: the products that declare it
+(``dupe_of``), the products of factories endorsed for its brand, and the products nearest
+to its own text and image vectors, all within its category. Those anchor lists depend
+only on the brand product and the filters, so they are cached per index generation.
 """
 from __future__ import annotations
 
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
 from indexer.embed.base import Embedder
+from search import models
 from search.analysis import Analyzer, alias_map
-from search.brands import BrandDetector, BrandHit
+from search.brands import BrandHit
 from search.fusion import has_model_number, lexical_weight, rrf, zscore_fusion
 from search.labels import TrademarkGuard
-from search.ranking import Candidate, RankingConfig, Result, rank
+from search.prices import DEFAULT_FX_TO_CNY, FX_BASE
+from search.ranking import UNKNOWN_BRAND, Candidate, RankingConfig, Result, rank
+from search.records import Brand, BrandProduct
 from search.store.base import Filters, Hit, Store
+from search.understanding import LISTING_DF_MAX, ProductHit, Understander
 
 Mode = Literal["hybrid", "bm25", "dense"]
+ENDORSEMENT_LABELS = ("same_foundry", "equal_quality")
 
 
 @dataclass(frozen=True)
@@ -48,8 +61,11 @@ class Understanding:
     ocr_text: str | None = None
     brand: BrandHit | None = None
     other_brands: list[BrandHit] = field(default_factory=list)
-    brand_product: dict[str, Any] | None = None        # {id, brand, titles, price, currency, how, confidence}
-    looks_like: list[dict[str, Any]] = field(default_factory=list)
+    brand_product: ProductHit | None = None
+    alternatives: list[ProductHit] = field(default_factory=list)   # other brand products it may mean
+    looks_like: list[ProductHit] = field(default_factory=list)     # the photo's nearest brand products
+    categories: tuple[str, ...] = ()
+    unknown_brand: str | None = None
     lexical_weight: float | None = None
     tokens: list[str] = field(default_factory=list)
 
@@ -61,6 +77,10 @@ class SearchResponse:
     total: int
     took_ms: float
     timings: dict[str, float] = field(default_factory=dict)
+    brand_products: Mapping[str, BrandProduct] = field(default_factory=dict)
+    brands: Mapping[str, Brand] = field(default_factory=dict)
+    fx: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FX_TO_CNY))
+    today: dt.date | None = None
 
 
 class QueryError(ValueError):
@@ -68,45 +88,67 @@ class QueryError(ValueError):
 
 
 @dataclass
-class _CatalogView:
+class CatalogView:
+    """Catalog-level data (brands, brand products and their vectors), decoded once per
+    index generation, and the anchor lists computed from it."""
     generation: int
     analyzer: Analyzer
-    detector: BrandDetector
     guard: TrademarkGuard
-    brands: dict[str, dict[str, Any]]
-    brand_products: dict[str, dict[str, Any]]
+    brands: dict[str, Brand]
+    brand_products: dict[str, BrandProduct]
+    understander: Understander
+    vectors: dict[str, dict[str, np.ndarray]]          # brand product id -> field -> vector
+    anchors: OrderedDict[Any, "_Anchors"] = field(default_factory=OrderedDict)
+    factories: dict[str, Any] = field(default_factory=dict)   # decoded factories of this generation
 
 
-# A brand product is "the one meant" only above these similarities (cosine).
-BRAND_PRODUCT_MIN_TEXT = 0.55
-BRAND_PRODUCT_MIN_IMAGE = 0.55
-IMAGE_BRAND_MIN = 0.6
-LOOKS_LIKE_MIN = 0.3          # below this a neighbour is not worth naming
+@dataclass(frozen=True)
+class _Anchors:
+    lists: dict[str, list[Hit]]                        # "anchor_text", "anchor_image"
+    nearest: dict[str, dict[str, float]]               # doc id -> brand product id -> similarity
+    declared: frozenset[str]                           # doc ids declaring one of the anchors
+
+
+LOOKS_LIKE_MIN = 0.3          # below this a photo's neighbour is not worth naming
+ANCHOR_DEPTH = 200            # declared / endorsed products fetched per anchor and field
+ANCHOR_CACHE = 256
+ANCHOR_WEIGHT = 1.0           # each anchor list's weight in the fusion (the query's own lists sum to ~1-2)
 
 
 class SearchEngine:
     def __init__(self, store: Store, text: Embedder, image: Embedder | None = None, ocr: Any = None, *,
-                 ranking: RankingConfig = RankingConfig(), today: Callable[[], dt.date] = dt.date.today) -> None:
+                 ranking: RankingConfig = RankingConfig(), today: Callable[[], dt.date] = dt.date.today,
+                 fx: Mapping[str, float] = DEFAULT_FX_TO_CNY) -> None:
         self.store, self.text, self.image, self.ocr = store, text, image, ocr
         self.ranking = ranking
         self.today = today
-        self._view: _CatalogView | None = None
+        self.fx = dict(fx)
+        self._view: CatalogView | None = None
         self._lock = threading.Lock()
-        models = {"text": text.model_id}
+        models_ = {"text": text.model_id}
         if image is not None:
-            models["image"] = image.model_id
-        store.check_models(models)
+            models_["image"] = image.model_id
+        store.check_models(models_)
 
-    # -- catalog-level data (brands, brand products), refreshed when the index changes ----
-    def view(self) -> _CatalogView:
+    # -- catalog-level data, refreshed when the index changes ------------------------------
+    def view(self) -> CatalogView:
         gen = self.store.generation()
         with self._lock:
             if self._view is None or self._view.generation != gen:
-                brands = {d.source["id"]: d.source for d in self.store.scan("brand")}
-                bps = {d.source["id"]: d.source for d in self.store.scan("brand_product")}
-                self._view = _CatalogView(
-                    gen, Analyzer(alias_map(brands.values())), BrandDetector(brands.values()),
-                    TrademarkGuard({b: [*(s.get("trademarks") or [])] for b, s in brands.items()}), brands, bps)
+                brands = {d.source["id"]: models.brand(d.source) for d in self.store.scan("brand")}
+                bps = {d.source["id"]: models.brand_product(d.source) for d in self.store.scan("brand_product")}
+                analyzer = Analyzer(alias_map({"id": b.id, "names": b.names, "aliases": b.aliases,
+                                               "trademarks": b.trademarks} for b in brands.values()))
+                vectors: dict[str, dict[str, np.ndarray]] = {}
+                for d in self.store.get([f"brand_product:{i}" for i in bps]):
+                    if d is not None:
+                        vectors[d.source["id"]] = {f: v for f, v in (("text", d.text_vector), ("image", d.image_vector))
+                                                   if v is not None}
+                understander = Understander(brands, bps, analyzer,
+                                            lambda t: len(self.store.bm25([t], LISTING_DF_MAX + 1, Filters())),
+                                            self.store.info().count)
+                self._view = CatalogView(gen, analyzer, TrademarkGuard({b: b_.trademarks for b, b_ in brands.items()}),
+                                         brands, bps, understander, vectors)
             return self._view
 
     # -- the search path -------------------------------------------------------------------
@@ -114,7 +156,7 @@ class SearchEngine:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         text = (req.text or "").strip()
-        if not text and req.image is None:
+        if not text and req.image is None and not req.brand_product and not req.brand:
             raise QueryError("give a text query or a photo")
         view = self.view()
         u = Understanding(text=text or None)
@@ -128,37 +170,43 @@ class SearchEngine:
             u.ocr_text = self.ocr.read_text(image) or None
             timings["ocr"] = time.perf_counter() - t
 
-        # Brand understanding: the user's correction wins, then text, then OCR.
-        hits = view.detector.detect(text) if text else []
-        if u.ocr_text:
-            hits += [h for h in view.detector.detect(u.ocr_text, how="ocr") if h.brand not in {x.brand for x in hits}]
-        if req.brand and req.brand in view.brands:
-            hits = [BrandHit(req.brand, view.detector.name(req.brand), req.brand, "user", 1.0)] + \
-                   [h for h in hits if h.brand != req.brand]
-        u.brand, u.other_brands = (hits[0], hits[1:]) if hits else (None, [])
-
-        f = req.filters
+        # What is meant: the brand product (or brand + categories), from the words, the
+        # photo and the text on it, against the catalog's brand products.
         t = time.perf_counter()
-        qvec = None
+        qvec = self.text.embed(text, query=True) if text and req.mode != "bm25" else None
+        ivec = self.image.embed(image, query=True) if image is not None and self.image is not None else None
+        bp_only = Filters(kind="brand_product")
+        dense = [(_record(h.id), h.score) for h in self.store.knn("text", qvec, 5, bp_only)] if qvec is not None else []
+        near = [(_record(h.id), h.score) for h in self.store.knn("image", ivec, 5, bp_only)] if ivec is not None else []
+        res = view.understander.understand(
+            text, ocr_text=u.ocr_text, user_brand=req.brand, user_product=req.brand_product, dense=dense,
+            image=near, known_word=lambda w: bool(self.store.bm25([w], 1, Filters())))
+        u.brand, u.other_brands, u.brand_product = res.brand, res.other_brands, res.product
+        u.alternatives, u.categories, u.unknown_brand = res.alternatives, res.categories, res.unknown_brand
+        u.looks_like = [ProductHit(i, view.brand_products[i].brand, view.brand_products[i].category, "image",
+                                   round(s, 3)) for i, s in near[:3] if s >= LOOKS_LIKE_MIN]
+        target = view.brand_products.get(res.product.id) if res.product else None
+        brand = res.target_brand
+        anchors = [target] if target else [bp for bp in view.brand_products.values()
+                                           if brand and bp.brand == brand and bp.category in res.categories]
+        timings["understand"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        f = _query_filters(req.filters, brand, res.categories if brand else ())
         if text:
             u.tokens = view.analyzer.tokens(text)
             if req.mode in ("hybrid", "bm25"):
                 lists["bm25"] = self.store.bm25(u.tokens, n, f)
-            if req.mode in ("hybrid", "dense"):
-                qvec = self.text.embed(text, query=True)
+            if qvec is not None:
                 lists["text"] = self.store.knn("text", qvec, n, f)
-        ivec = None
-        if image is not None and self.image is not None:
-            ivec = self.image.embed(image, query=True)
+        if ivec is not None:
             lists["image"] = self.store.knn("image", ivec, n, f)
         if u.ocr_text and req.mode != "dense":
-            ocr_tokens = view.analyzer.tokens(u.ocr_text)
-            lists["ocr"] = self.store.bm25(ocr_tokens, n, f)
+            lists["ocr"] = self.store.bm25(view.analyzer.tokens(u.ocr_text), n, f)
+        anchored = self._anchors(view, anchors, replace(f, category=req.filters.category), n) if anchors else None
+        if anchored:
+            lists.update(anchored.lists)
         timings["retrieve"] = time.perf_counter() - t
-
-        # Which brand product is meant: the user's correction, else the nearest brand
-        # reference product by text or image, if near enough.
-        self._understand_brand_product(req, u, view, qvec, ivec)
 
         # Per-query weights: lexical evidence decides how much BM25 counts.
         t = time.perf_counter()
@@ -174,11 +222,18 @@ class SearchEngine:
             weights["image"] = 1.0
         if "ocr" in lists:
             weights["ocr"] = 0.3
+        for name in ("anchor_text", "anchor_image"):
+            if name in lists:
+                weights[name] = ANCHOR_WEIGHT
         ranked = {k: [(h.id, h.score) for h in v] for k, v in lists.items()}
         fused = zscore_fusion(ranked, weights) if req.fusion == "zscore" else rrf(ranked, weights)
         # Only the head of the fused list can reach the page (after the relevance gate,
-        # counterfeits and grouping take their share), so only it is fetched.
+        # counterfeits and grouping take their share), so only it is fetched; every
+        # declared dupe of the target is kept in it.
         head = fused[:max(60, 3 * (req.k + req.offset))]
+        if anchored and anchored.declared:
+            in_head = {i for i, _ in head}
+            head += [(i, s) for i, s in fused if i in anchored.declared and i not in in_head]
         docs = {d.id: d for d in self.store.get([i for i, _ in head], vectors=False) if d is not None}
         raw = {k: {h.id: h.score for h in v} for k, v in lists.items()}
         qset = set(u.tokens)
@@ -188,49 +243,89 @@ class SearchEngine:
             if d is None:
                 continue
             signals = {k: raw[k][doc_id] for k in raw if doc_id in raw[k]}
-            cands.append(Candidate(doc_id, score, signals, d.source, sorted(qset.intersection(d.tokens))))
+            listing = models.listing(d.source, view.guard.find, view.factories)
+            cands.append(Candidate(_record(doc_id), score, signals, listing, sorted(qset.intersection(d.tokens))))
         timings["fuse"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        brand = u.brand.brand if u.brand else (u.brand_product or {}).get("brand")
-        cfg = replace(self.ranking, group_by_factory=req.group_by_factory,
+        today = req.today or self.today()
+        cfg = replace(UNKNOWN_BRAND if res.unknown_brand else self.ranking, group_by_factory=req.group_by_factory,
                       include_counterfeits=req.include_counterfeits)
-        results = rank(cands, brand=brand, target=u.brand_product, brand_products=view.brand_products,
-                       guard=view.guard, today=req.today or self.today(), cfg=cfg)
+        nearest = anchored.nearest if anchored else {}
+
+        def closest(listing: models.Listing) -> BrandProduct | None:
+            sims = nearest.get(f"product:{listing.id}", {})
+            own = [bp for bp in anchors if bp.category == listing.product.category]
+            return max(own, key=lambda bp: (sims.get(bp.id, -1.0), -bp.price), default=None)
+
+        shown = (req.filters.category,) if req.filters.category else (res.categories if brand else ())
+        results = rank(cands, target=target, brand=brand, categories=shown,
+                       brand_products=view.brand_products, closest=closest, today=today, cfg=cfg,
+                       labels=req.filters.labels, declared=anchored.declared if anchored else frozenset(),
+                       claims=not res.unknown_brand, fx=self.fx)
         timings["rank"] = time.perf_counter() - t
         page = results[req.offset:req.offset + req.k]
         return SearchResponse(u, page, len(results), (time.perf_counter() - t0) * 1000,
-                              {k: round(v * 1000, 2) for k, v in timings.items()})
+                              {k: round(v * 1000, 2) for k, v in timings.items()},
+                              view.brand_products, view.brands, self.fx, today)
 
-    def _understand_brand_product(self, req: SearchRequest, u: Understanding, view: _CatalogView,
-                                  qvec: np.ndarray | None, ivec: np.ndarray | None) -> None:
-        if req.brand_product and req.brand_product in view.brand_products:
-            u.brand_product = {**_bp_view(view.brand_products[req.brand_product]), "how": "user", "confidence": 1.0}
-            return
-        brand = u.brand.brand if u.brand else None
-        bp_filter = Filters(kind="brand_product", brand=brand)
-        best: dict[str, Any] | None = None
-        if ivec is not None:
-            hits = self.store.knn("image", ivec, 3, Filters(kind="brand_product"))
-            u.looks_like = [{**_bp_view(view.brand_products[h.id.split(":", 1)[1]]), "confidence": round(h.score, 3)}
-                            for h in hits if h.id.split(":", 1)[1] in view.brand_products and h.score >= LOOKS_LIKE_MIN]
-            if u.looks_like and u.looks_like[0]["confidence"] >= BRAND_PRODUCT_MIN_IMAGE and \
-                    (brand is None or u.looks_like[0]["brand"] == brand):
-                best = {**u.looks_like[0], "how": "image"}
-        if best is None and qvec is not None:
-            hits = self.store.knn("text", qvec, 1, bp_filter)
-            if hits and hits[0].score >= BRAND_PRODUCT_MIN_TEXT:
-                bp = view.brand_products.get(hits[0].id.split(":", 1)[1])
-                if bp is not None:
-                    best = {**_bp_view(bp), "how": "text", "confidence": round(hits[0].score, 3)}
-        u.brand_product = best
-        if u.brand is None and best is not None and best["confidence"] >= IMAGE_BRAND_MIN:
-            u.brand = BrandHit(best["brand"], view.detector.name(best["brand"]), best["id"], best["how"],
-                               best["confidence"])
+    def _anchors(self, view: CatalogView, anchors: list[BrandProduct], f: Filters, n: int) -> _Anchors:
+        """The candidates found from the brand products themselves (see the module
+        docstring), cached per generation, anchors and filters."""
+        key = (tuple(bp.id for bp in anchors), f, n)
+        with self._lock:
+            hit = view.anchors.get(key)
+            if hit is not None:
+                view.anchors.move_to_end(key)
+                return hit
+        best: dict[str, dict[str, float]] = {"anchor_text": {}, "anchor_image": {}}
+        nearest: dict[str, dict[str, float]] = {}
+        declared: set[str] = set()
+        for bp in anchors:
+            # a label filter already names the brand (``_query_filters``)
+            endorsed = f.labels or tuple(f"{t}:{bp.brand}" for t in ENDORSEMENT_LABELS)
+            # in the brand product's category, unless the user chose one
+            cat = f.category or bp.category
+            scopes = (("declared", replace(f, category=cat, dupe_of=(bp.id,)), ANCHOR_DEPTH),
+                      ("endorsed", replace(f, category=cat, labels=endorsed), ANCHOR_DEPTH),
+                      ("near", replace(f, category=cat), n))
+            for name, vec in view.vectors.get(bp.id, {}).items():
+                out = best[f"anchor_{name}"]
+                for scope, flt, k in scopes:
+                    for h in self.store.knn(name, vec, k, flt):
+                        if h.score > out.get(h.id, -2.0):
+                            out[h.id] = h.score
+                        sims = nearest.setdefault(h.id, {})
+                        sims[bp.id] = max(sims.get(bp.id, -2.0), h.score)
+                        if scope == "declared":
+                            declared.add(h.id)
+        lists = {k: [Hit(i, s) for i, s in sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))]
+                 for k, v in best.items() if v}
+        result = _Anchors(lists, nearest, frozenset(declared))
+        with self._lock:
+            view.anchors[key] = result
+            while len(view.anchors) > ANCHOR_CACHE:
+                view.anchors.popitem(last=False)
+        return result
 
 
-def _bp_view(bp: dict[str, Any]) -> dict[str, Any]:
-    return {k: bp.get(k) for k in ("id", "brand", "titles", "category", "price", "currency", "images")}
+def _query_filters(f: Filters, brand: str | None, categories: tuple[str, ...]) -> Filters:
+    """The user's filters as the store applies them: a label filter narrows to factories
+    endorsed for the brand searched for (the claim rule decides the label after); a
+    search about one kind of product stays in it unless the user chose a category."""
+    labels = tuple(f"{x}:{brand}" for x in f.labels) if brand and f.labels else f.labels
+    category = f.category or (categories[0] if len(categories) == 1 else None)
+    return replace(f, labels=labels, category=category)
+
+
+def _record(doc_id: str) -> str:
+    """A record id from a document id ("product:p-001" -> "p-001")."""
+    return doc_id.split(":", 1)[1]
+
+
+def fx_table(fx: Mapping[str, float]) -> dict[str, Any]:
+    """The exchange table prices were compared with, as responses state it."""
+    return {"base": FX_BASE, "rates": dict(fx)}
 
 
 def _coverage(query_tokens: list[str], hit_tokens: list[list[str]]) -> float:

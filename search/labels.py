@@ -1,4 +1,5 @@
-"""Endorsement labels and the counterfeit guard (pure functions).
+"""Endorsement labels and the counterfeit guard (pure functions), the parts of the claim
+rule (``search.claims``) that look at one factory or one listing.
 
 A label is a claim, so it is shown only with valid evidence: evidence text present,
 verified (who and when), not expired on the day of the search. Anything else is at best
@@ -11,69 +12,65 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from search.analysis import LATIN_LEFT, LATIN_RIGHT, is_cjk, normalise
+from search.records import Endorsement, Factory
 
 LABEL_ORDER = {"same_foundry": 0, "equal_quality": 1, "similar": 2}
 
 
 @dataclass(frozen=True)
 class Label:
+    """An endorsement shown as a claim, with its evidence; ``similar`` carries none."""
     type: str                      # same_foundry | equal_quality | similar
     brand: str | None = None
     evidence: str | None = None
     verified_by: str | None = None
-    verified_at: str | None = None
-    expires_at: str | None = None
+    verified_at: dt.date | None = None
+    expires_at: dt.date | None = None
 
     @property
     def rank(self) -> int:
         return LABEL_ORDER[self.type]
 
+    @property
+    def endorsed(self) -> bool:
+        return self.type != "similar"
+
 
 SIMILAR = Label("similar")
 
 
-def _date(v: Any) -> dt.date | None:
-    if isinstance(v, dt.date):
-        return v
-    if isinstance(v, str) and v:
-        try:
-            return dt.date.fromisoformat(v[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def endorsement_problem(e: Mapping[str, Any], today: dt.date) -> str | None:
+def endorsement_problem(e: Endorsement, today: dt.date) -> str | None:
     """Why an endorsement cannot be shown as a label today, or None if it can."""
-    if not (e.get("evidence") or "").strip():
+    if not (e.evidence or "").strip():
         return "no evidence"
-    if not (e.get("verified_by") or "").strip():
+    if not (e.verified_by or "").strip():
         return "no verifier"
-    verified, expires = _date(e.get("verified_at")), _date(e.get("expires_at"))
-    if verified is None:
+    if e.verified_at is None:
         return "no verification date"
-    if verified > today:
+    if e.verified_at > today:
         return "verification date in the future"
-    if expires is not None and expires < today:
-        return f"expired on {expires.isoformat()}"
+    if e.expires_at is not None and e.expires_at < today:
+        return f"expired on {e.expires_at.isoformat()}"
     return None
 
 
-def label_for(factory: Mapping[str, Any], brand: str | None, today: dt.date) -> Label:
-    """The strongest valid label the factory holds for ``brand`` (None: no brand, no label)."""
+def label_for(factory: Factory, brand: str | None, today: dt.date) -> tuple[Label, str | None]:
+    """The strongest valid label the factory holds for ``brand`` today, and when there is
+    none, why (no brand, no endorsement, or the problem of the best one it holds)."""
     if brand is None:
-        return SIMILAR
-    best = SIMILAR
-    for e in factory.get("endorsements") or []:
-        if e.get("brand") != brand or e.get("type") not in LABEL_ORDER:
+        return SIMILAR, "no brand to compare with"
+    best, problem = SIMILAR, f"no endorsement for {brand}"
+    for e in factory.endorsements:
+        if e.brand != brand or e.type not in LABEL_ORDER:
             continue
-        if endorsement_problem(e, today) is None and LABEL_ORDER[e["type"]] < best.rank:
-            best = Label(e["type"], brand, e.get("evidence"), e.get("verified_by"),
-                         e.get("verified_at"), e.get("expires_at"))
-    return best
+        why = endorsement_problem(e, today)
+        if why is None and LABEL_ORDER[e.type] < best.rank:
+            best = Label(e.type, brand, e.evidence, e.verified_by, e.verified_at, e.expires_at)
+        elif why is not None and best is SIMILAR:
+            problem = f"{e.type} endorsement for {brand}: {why}"
+    return best, (None if best is not SIMILAR else problem)
 
 
 class TrademarkGuard:

@@ -1,28 +1,35 @@
-"""Dupe ranking (pure): fused candidates -> labelled, tiered, grouped results.
+"""Dupe ranking (pure): fused candidates -> claimed, tiered, grouped results.
 
-When a brand (or brand product) is understood, products of factories with a valid
-same-foundry endorsement for that brand come first, then equal-quality, then similar;
-each tier by match strength. Without a brand, results are ordered by match strength and
-still show the label for the brand each product replaces. Counterfeits (brand trademark
-words in the listing) are left out unless asked for. A relevance gate drops weak tails.
+Every result's label and saving come from the claim rule (``search.claims.decide``)
+against one brand product: the one the search is about, else (with only a brand
+understood) the listing's declared or closest product of that brand, else the brand
+product the listing declares. With a brand understood, results are tiered: same foundry,
+then equal quality, then similar, and within a tier the listings that declare the target
+first, then by match strength (fused score, which with a target is mostly the similarity
+to the brand product). A listing of another kind of product than the one searched for is
+not shown. Without a brand, results are ordered by match strength. The ``label`` filter
+keeps the results whose *decided* label it names. Counterfeits are left out unless asked
+for (and then never labelled). A relevance gate drops weak tails.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from search.labels import SIMILAR, Label, TrademarkGuard, label_for
-from search.prices import DEFAULT_FX_TO_CNY, TierSaving, tier_savings
+from search.claims import Claim, decide, reference
+from search.models import Listing
+from search.prices import DEFAULT_FX_TO_CNY
+from search.records import BrandProduct
 
 
 @dataclass
 class Candidate:
-    id: str
+    id: str                              # record id
     fused: float
-    signals: dict[str, float]            # "bm25", "text", "image", "ocr": raw scores
-    source: dict[str, Any]               # product record + denormalised factory
+    signals: dict[str, float]            # "bm25", "text", "image", "ocr", "anchor_text", "anchor_image"
+    listing: Listing
     matched_words: list[str] = field(default_factory=list)
 
 
@@ -33,89 +40,82 @@ class RankingConfig:
     max_drop: float = 3.0                # ...and a fused score (z units) at most this far below the best
     group_by_factory: bool = True
     include_counterfeits: bool = False
+    lexical_is_relevant: bool = True     # any BM25 match keeps a candidate (not for an unknown brand's words)
+
+
+# A query naming a brand the catalog does not carry: nothing is compared with anything,
+# and only products close to its other words are shown.
+UNKNOWN_BRAND = RankingConfig(min_text_cosine=0.5, min_image_cosine=0.5, lexical_is_relevant=False)
 
 
 @dataclass
 class Result:
     id: str
     score: float
-    label: Label
-    product: dict[str, Any]
-    factory: dict[str, Any]
-    replaces: dict[str, Any] | None
-    savings: list[TierSaving]
-    why: dict[str, Any]
-    counterfeit: list[tuple[str, str]] = field(default_factory=list)
-    more: list[dict[str, Any]] = field(default_factory=list)    # collapsed listings of the same factory
+    listing: Listing
+    claim: Claim
+    why: dict[str, object]
     tier: int = 2
+    declared: bool = False               # the listing declares the brand product searched for
+    more: list["Result"] = field(default_factory=list)    # collapsed listings of the same factory
+
+    @property
+    def label(self):  # noqa: ANN201 - Label; kept short for templates and tests
+        return self.claim.label
 
 
-def _relevant(c: Candidate, cfg: RankingConfig) -> bool:
-    return (c.signals.get("bm25", 0.0) > 0 or c.signals.get("ocr", 0.0) > 0
-            or c.signals.get("text", 0.0) >= cfg.min_text_cosine
-            or c.signals.get("image", 0.0) >= cfg.min_image_cosine)
+def _relevant(c: Candidate, cfg: RankingConfig, declared: bool) -> bool:
+    s = c.signals
+    lexical = cfg.lexical_is_relevant and (s.get("bm25", 0.0) > 0 or s.get("ocr", 0.0) > 0)
+    text = max((s[k] for k in ("text", "anchor_text") if k in s), default=-math.inf)
+    image = max((s[k] for k in ("image", "anchor_image") if k in s), default=-math.inf)
+    return declared or lexical or text >= cfg.min_text_cosine or image >= cfg.min_image_cosine
 
 
-def apply_gate(cands: Sequence[Candidate], cfg: RankingConfig) -> list[Candidate]:
-    kept = [c for c in cands if _relevant(c, cfg)]
+def apply_gate(cands: Sequence[Candidate], cfg: RankingConfig,
+               declared: frozenset[str] | set[str] = frozenset()) -> list[Candidate]:
+    kept = [c for c in cands if _relevant(c, cfg, c.id in declared)]
     if not kept:
         return []
     top = max(c.fused for c in kept)
     # Near the best, or above the mean of the retrieved candidates (z-fused scores are
     # centred on it): an exact match scoring far above everything must not push out the
-    # good matches behind it.
-    return [c for c in kept if c.fused >= top - cfg.max_drop or c.fused >= 0.0]
+    # good matches behind it. A declared dupe of the target is always kept.
+    return [c for c in kept if c.fused >= top - cfg.max_drop or c.fused >= 0.0 or c.id in declared]
 
 
-def _replaces(source: Mapping[str, Any], brand: str | None, target: Mapping[str, Any] | None,
-              brand_products: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
-    dupe_of = [brand_products[b] for b in source.get("dupe_of") or [] if b in brand_products]
-    if target is not None and any(bp.get("id") == target.get("id") for bp in dupe_of):
-        return dict(target)
-    for bp in dupe_of:
-        if brand is None or bp.get("brand") == brand:
-            return dict(bp)
-    return dict(target) if target is not None else None
-
-
-def rank(cands: Sequence[Candidate], *, brand: str | None, target: Mapping[str, Any] | None,
-         brand_products: Mapping[str, Mapping[str, Any]], guard: TrademarkGuard, today: dt.date,
-         cfg: RankingConfig = RankingConfig(), fx: Mapping[str, float] = DEFAULT_FX_TO_CNY) -> list[Result]:
-    """Rank candidates (already fused, best first) as dupes. See the module docstring."""
+def rank(cands: Sequence[Candidate], *, target: BrandProduct | None, brand: str | None,
+         brand_products: Mapping[str, BrandProduct], today: dt.date, cfg: RankingConfig = RankingConfig(),
+         categories: Sequence[str] = (), labels: Sequence[str] = (),
+         closest: Callable[[Listing], BrandProduct | None] | None = None,
+         declared: frozenset[str] | set[str] = frozenset(), claims: bool = True,
+         fx: Mapping[str, float] = DEFAULT_FX_TO_CNY) -> list[Result]:
+    """Rank candidates (already fused, best first) as dupes. See the module docstring.
+    ``declared`` holds record ids of listings that declare the target; ``claims=False``
+    (a brand the catalog does not carry) compares nothing with anything."""
+    declared_ids = {d.split(":", 1)[-1] for d in declared}
     results: list[Result] = []
-    found = {c.id: _trademark_hits(c.source, guard) for c in cands}
-    allowed = [c for c in cands if cfg.include_counterfeits or not found[c.id]]
-    for c in apply_gate(allowed, cfg):
-        src = c.source
-        factory = src.get("factory") or {}
-        counterfeit = found[c.id]
-        replaces = _replaces(src, brand, target, brand_products)
-        label_brand = brand or (replaces or {}).get("brand")
-        label = SIMILAR if counterfeit else label_for(factory, label_brand, today)
-        same_kind = (target is None or src.get("category") == target.get("category")
-                     or target.get("id") in (src.get("dupe_of") or []))
-        tier = label.rank if (brand is not None and same_kind) else 2
-        savings = []
-        if replaces is not None:
-            savings = tier_savings(src.get("price_tiers") or [], src.get("currency", "CNY"),
-                                   float(replaces.get("price") or 0), replaces.get("currency", "CNY"), fx)
+    allowed = [c for c in cands if (cfg.include_counterfeits or not c.listing.counterfeit)
+               and (not categories or c.listing.product.category in categories)]
+    for c in apply_gate(allowed, cfg, declared_ids):
+        ref = reference(c.listing, target, brand_products, brand) if claims else None
+        if ref is None and claims and brand is not None and closest is not None:
+            ref = closest(c.listing)
+        claim = decide(c.listing, ref, today, brand_products, fx)
+        if labels and claim.label.type not in labels:
+            continue
+        is_declared = c.id in declared_ids
+        tier = claim.label.rank if brand is not None else 2
         why = {"signals": {k: round(v, 4) for k, v in c.signals.items()}, "words": c.matched_words}
-        product = {k: v for k, v in src.items() if k not in ("factory", "_keys", "trademark_hits")}
-        results.append(Result(c.id, c.fused, label, product, factory, replaces, savings, why, counterfeit, tier=tier))
+        if claim.problems:
+            why["claim"] = list(claim.problems)
+        results.append(Result(c.id, c.fused, c.listing, claim, why, tier, is_declared))
 
     if brand is not None:
-        results.sort(key=lambda r: (r.tier, -r.score))
+        results.sort(key=lambda r: (r.tier, not r.declared, -r.score))
     else:
         results.sort(key=lambda r: -r.score)
     return group_by_factory(results) if cfg.group_by_factory else results
-
-
-def _trademark_hits(source: Mapping[str, Any], guard: TrademarkGuard) -> list[tuple[str, str]]:
-    """Trademark words in a listing: found by the indexer, or here for documents without them."""
-    hits = source.get("trademark_hits")
-    if hits is not None:
-        return [(b, w) for b, w in hits]
-    return guard.find((source.get("titles") or {}).values())
 
 
 def group_by_factory(results: Sequence[Result]) -> list[Result]:
@@ -123,10 +123,9 @@ def group_by_factory(results: Sequence[Result]) -> list[Result]:
     first: dict[str, Result] = {}
     out: list[Result] = []
     for r in results:
-        fid = r.factory.get("id") or r.id
+        fid = r.listing.factory.id or r.id
         if fid in first:
-            first[fid].more.append({"id": r.id, "titles": r.product.get("titles"), "score": r.score,
-                                    "min_price": r.product.get("min_price")})
+            first[fid].more.append(r)
         else:
             first[fid] = r
             out.append(r)

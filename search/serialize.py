@@ -1,15 +1,23 @@
-"""Search responses as plain JSON (the API's and the CLI's output shape)."""
+"""Search responses, results and catalog records as plain JSON (the API's and the CLI's
+output shape). Built from the typed read models, so only known fields are shown."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from search.brands import BrandHit
-from search.engine import SearchResponse
+from search.claims import Claim
+from search.engine import SearchResponse, fx_table
+from search.labels import Label
+from search.models import Listing
 from search.ranking import Result
+from search.records import BrandProduct, Factory
+from search.understanding import ProductHit
 
 
-def pick_title(titles: dict[str, str] | None, lang: str) -> str:
+def pick_title(titles: Mapping[str, str] | None, lang: str) -> str:
     """The title in ``lang``, else English, else Chinese, else any."""
     titles = titles or {}
     for key in (lang, lang.split("-")[0], "en", "zh"):
@@ -18,50 +26,82 @@ def pick_title(titles: dict[str, str] | None, lang: str) -> str:
     return next(iter(titles.values()), "")
 
 
-def _brand(h: BrandHit | None) -> dict[str, Any] | None:
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def brand_hit_json(h: BrandHit | None) -> dict[str, Any] | None:
     return None if h is None else dataclasses.asdict(h) | {"id": h.brand}
 
 
-def _bp(bp: dict[str, Any] | None, lang: str) -> dict[str, Any] | None:
-    if bp is None:
+def brand_product_json(bp: BrandProduct, lang: str) -> dict[str, Any]:
+    return {"id": bp.id, "brand": bp.brand, "title": pick_title(bp.titles, lang), "titles": dict(bp.titles),
+            "category": bp.category, "price": bp.price, "currency": bp.currency, "images": list(bp.images),
+            "aliases": list(bp.aliases)}
+
+
+def product_hit_json(h: ProductHit | None, brand_products: Mapping[str, BrandProduct], lang: str) -> dict[str, Any] | None:
+    if h is None or h.id not in brand_products:
         return None
-    return {**{k: v for k, v in bp.items() if not k.startswith("_")}, "title": pick_title(bp.get("titles"), lang)}
+    return {**brand_product_json(brand_products[h.id], lang), "how": h.how, "confidence": h.confidence}
 
 
-def _factory(f: dict[str, Any], lang: str) -> dict[str, Any]:
-    return {"id": f.get("id"), "name": pick_title(f.get("names"), lang), "names": f.get("names"),
-            "region": f.get("region"), "certifications": f.get("certifications") or [],
-            "ship_within_hours": f.get("ship_within_hours"), "reply_minutes": f.get("reply_minutes"),
-            "returns": f.get("returns")}
+def factory_json(f: Factory, lang: str) -> dict[str, Any]:
+    return {"id": f.id, "name": pick_title(f.names, lang), "names": dict(f.names), "region": f.region,
+            "certifications": list(f.certifications), "ship_within_hours": f.ship_within_hours,
+            "reply_minutes": f.reply_minutes, "returns": f.returns}
+
+
+def label_json(label: Label) -> dict[str, Any]:
+    return {"type": label.type, "brand": label.brand, "evidence": label.evidence, "verified_by": label.verified_by,
+            "verified_at": _iso(label.verified_at), "expires_at": _iso(label.expires_at)}
+
+
+def listing_json(x: Listing, lang: str) -> dict[str, Any]:
+    """A factory listing without claims (what it is, who makes it, its terms)."""
+    p = x.product
+    return {
+        "id": p.id, "title": pick_title(p.titles, lang), "titles": dict(p.titles), "category": p.category,
+        "description": p.description, "attributes": dict(p.attributes), "images": list(p.images),
+        "price_tiers": [{"min_qty": t.min_qty, "price": t.price} for t in p.price_tiers], "currency": p.currency,
+        "min_price": p.min_price if p.price_tiers else None, "moq": p.moq, "dupe_of": list(p.dupe_of),
+        "factory": factory_json(x.factory, lang),
+        "counterfeit": [{"brand": b, "word": w} for b, w in x.trademark_hits],
+    }
+
+
+def claim_json(c: Claim, lang: str) -> dict[str, Any]:
+    """A claim as the results show it: the label, the brand product it is about, the savings."""
+    return {"label": label_json(c.label),
+            "replaces": brand_product_json(c.against, lang) if c.against else None,
+            "savings": [dataclasses.asdict(s) for s in c.savings]}
 
 
 def result_json(r: Result, lang: str = "en") -> dict[str, Any]:
-    p = r.product
     return {
-        "id": p.get("id"), "title": pick_title(p.get("titles"), lang), "titles": p.get("titles"),
-        "category": p.get("category"), "description": p.get("description"), "attributes": p.get("attributes"),
-        "images": p.get("images") or [], "price_tiers": p.get("price_tiers"), "currency": p.get("currency"),
-        "min_price": p.get("min_price"), "moq": p.get("moq"),
-        "factory": _factory(r.factory, lang),
-        "label": dataclasses.asdict(r.label),
-        "replaces": _bp(r.replaces, lang),
-        "savings": [dataclasses.asdict(s) for s in r.savings],
-        "why": r.why, "score": round(r.score, 4),
-        "counterfeit": [{"brand": b, "word": w} for b, w in r.counterfeit],
-        "more": [{**m, "title": pick_title(m.get("titles"), lang)} for m in r.more],
+        **listing_json(r.listing, lang), **claim_json(r.claim, lang),
+        "declared": r.declared, "why": r.why, "score": round(r.score, 4),
+        "more": [{"id": m.id, "title": pick_title(m.listing.product.titles, lang), "titles": dict(m.listing.product.titles),
+                  "score": round(m.score, 4), "min_price": m.listing.product.min_price, "label": m.label.type}
+                 for m in r.more],
     }
 
 
 def response_json(resp: SearchResponse, lang: str = "en") -> dict[str, Any]:
     u = resp.understood
+    bps = resp.brand_products
     return {
         "understood": {
             "text": u.text, "ocr_text": u.ocr_text, "tokens": u.tokens,
-            "brand": _brand(u.brand), "other_brands": [_brand(h) for h in u.other_brands],
-            "brand_product": _bp(u.brand_product, lang),
-            "looks_like": [_bp(x, lang) for x in u.looks_like],
+            "brand": brand_hit_json(u.brand), "other_brands": [brand_hit_json(h) for h in u.other_brands],
+            "brand_product": product_hit_json(u.brand_product, bps, lang),
+            "alternatives": [x for x in (product_hit_json(h, bps, lang) for h in u.alternatives) if x],
+            "looks_like": [x for x in (product_hit_json(h, bps, lang) for h in u.looks_like) if x],
+            "categories": list(u.categories),
+            "unknown_brand": u.unknown_brand,
             "lexical_weight": u.lexical_weight,
         },
         "total": resp.total, "took_ms": round(resp.took_ms, 2), "timings_ms": resp.timings,
+        "fx": fx_table(resp.fx),
         "results": [result_json(r, lang) for r in resp.results],
     }

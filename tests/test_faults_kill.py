@@ -195,7 +195,7 @@ def test_kill9_indexer_at_random_points_then_rerun_completes(catalog, tmp_path):
         store.close()
     assert reader is not None
     assert {r.id for r in reader.search(SearchRequest(text="item1999", mode="bm25", k=3)).results} == \
-        {"product:p01999"}
+        {"p01999"}
     reader.store.close()
     print(f"\nFAULTS seed={SEED}: {KILLS} SIGKILLs of `dupe index` at {history}; resumed with {committed} of "
           f"{len(expected)} documents committed; {STATS['checks']} consistency checks")

@@ -26,7 +26,8 @@ from indexer.catalog.parse import (
 from indexer.catalog.reader import load_catalog
 from search.analysis import Analyzer
 from search.fusion import rrf, zscore_fusion
-from search.labels import LABEL_ORDER, TrademarkGuard, endorsement_problem, label_for
+from search import models
+from search.labels import LABEL_ORDER, TrademarkGuard, endorsement_problem
 from search.ranking import Candidate, RankingConfig, apply_gate, rank
 from search.store.embedded import EmbeddedStore
 from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog, write_jsonl
@@ -271,9 +272,10 @@ _endorsement = st.fixed_dictionaries({
 _candidate = st.tuples(st.floats(-5, 5), st.floats(-1, 1), st.lists(_endorsement, max_size=3),
                        st.sampled_from(["f1", "f2", "f3", "f4"]), st.booleans(), st.booleans(),
                        st.sampled_from(["leggings", "shirt"]))
-BP = {"bp1": {"id": "bp1", "brand": "lulu", "category": "leggings", "price": 850, "currency": "CNY"},
-      "bp2": {"id": "bp2", "brand": "other", "category": "shirt", "price": 300, "currency": "CNY"}}
-GUARD = TrademarkGuard({"lulu": ["lululemon"], "other": ["othermark"]})
+BP = {"bp1": models.brand_product({"id": "bp1", "brand": "lulu", "category": "leggings", "price": 850,
+                                   "currency": "CNY", "titles": {"en": "Align"}}),
+      "bp2": models.brand_product({"id": "bp2", "brand": "other", "category": "shirt", "price": 300,
+                                   "currency": "CNY", "titles": {"en": "Shirt"}})}
 OPEN = RankingConfig(min_text_cosine=-math.inf, min_image_cosine=-math.inf, max_drop=math.inf,
                      group_by_factory=False, include_counterfeits=True)
 
@@ -282,11 +284,13 @@ def _cands(items) -> list[Candidate]:
     out = []
     for i, (fused, text, ends, fid, fake, dupe, cat) in enumerate(items):
         title = "lululemon yoga leggings" if fake else "yoga leggings"
-        out.append(Candidate(f"product:p{i}", fused, {"text": text},
-                             {"id": f"p{i}", "titles": {"en": title}, "category": cat,
-                              "dupe_of": ["bp1" if cat == "leggings" else "bp2"] if dupe else [],
-                              "price_tiers": [{"min_qty": 1, "price": 50}], "currency": "CNY",
-                              "factory": {"id": fid, "names": {"en": fid}, "endorsements": ends}}))
+        listing = models.listing({
+            "id": f"p{i}", "titles": {"en": title}, "category": cat, "moq": 1,
+            "dupe_of": ["bp1" if cat == "leggings" else "bp2"] if dupe else [],
+            "price_tiers": [{"min_qty": 1, "price": 50}], "currency": "CNY",
+            "trademark_hits": [["lulu", "lululemon"]] if fake else [],
+            "factory": {"id": fid, "names": {"en": fid}, "endorsements": ends}})
+        out.append(Candidate(f"p{i}", fused, {"text": text}, listing))
     return sorted(out, key=lambda c: -c.fused)
 
 
@@ -295,44 +299,46 @@ def _cands(items) -> list[Candidate]:
        st.sampled_from([None, "bp1", "bp2"]))
 def test_rank_is_a_permutation_ordered_by_tier_then_score(items, brand, target):
     cands = _cands(items)
-    out = rank(cands, brand=brand, target=BP.get(target), brand_products=BP, guard=GUARD, today=TODAY, cfg=OPEN)
+    out = rank(cands, brand=brand, target=BP.get(target), brand_products=BP, today=TODAY, cfg=OPEN)
     assert sorted(r.id for r in out) == sorted(c.id for c in cands)       # a permutation: none lost, none twice
-    keys = [(r.tier, -r.score) if brand is not None else (-r.score,) for r in out]
+    keys = [(r.tier, not r.declared, -r.score) if brand is not None else (-r.score,) for r in out]
     assert keys == sorted(keys)
-    grouped = rank(cands, brand=brand, target=BP.get(target), brand_products=BP, guard=GUARD, today=TODAY,
+    grouped = rank(cands, brand=brand, target=BP.get(target), brand_products=BP, today=TODAY,
                    cfg=RankingConfig(min_text_cosine=-math.inf, min_image_cosine=-math.inf, max_drop=math.inf,
                                      include_counterfeits=True))
-    seen = [r.id for r in grouped] + [m["id"] for r in grouped for m in r.more]
+    seen = [r.id for r in grouped] + [m.id for r in grouped for m in r.more]
     assert sorted(seen) == sorted(c.id for c in cands)                   # grouped: each once, shown or in "more"
-    assert len({r.factory["id"] for r in grouped}) == len(grouped)
-    hidden = rank(cands, brand=brand, target=BP.get(target), brand_products=BP, guard=GUARD, today=TODAY,
+    assert len({r.listing.factory.id for r in grouped}) == len(grouped)
+    hidden = rank(cands, brand=brand, target=BP.get(target), brand_products=BP, today=TODAY,
                   cfg=RankingConfig(min_text_cosine=-math.inf, min_image_cosine=-math.inf, max_drop=math.inf,
                                     group_by_factory=False))
-    assert {r.id for r in hidden} == {c.id for c in cands if "lululemon" not in c.source["titles"]["en"]}
+    assert {r.id for r in hidden} == {c.id for c in cands if not c.listing.counterfeit}
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(_candidate, max_size=8), st.sampled_from([None, "lulu", "other"]),
        st.sampled_from([None, "bp1", "bp2"]))
 def test_labels_never_appear_without_valid_evidence(items, brand, target):
-    out = rank(_cands(items), brand=brand, target=BP.get(target), brand_products=BP, guard=GUARD, today=TODAY,
-               cfg=OPEN)
+    out = rank(_cands(items), brand=brand, target=BP.get(target), brand_products=BP, today=TODAY, cfg=OPEN)
     for r in out:
-        if r.counterfeit:
-            assert r.label.type == "similar"
+        if r.listing.counterfeit:
+            assert r.label.type == "similar" and r.claim.against is None and not r.claim.savings
         if r.label.type == "similar":
             continue
-        # A label is the claim of one endorsement of the factory: for this brand, of this
-        # type, with evidence, a verifier, a verification date not in the future, not expired.
-        backing = [e for e in r.factory["endorsements"] if e["brand"] == r.label.brand and e["type"] == r.label.type
+        # A label is the claim of one endorsement of the factory for the brand of the
+        # brand product compared with, of this type, with evidence, a verifier, a
+        # verification date not in the future, not expired; about a product of that kind.
+        bp = r.claim.against
+        assert bp is not None and r.label.brand == bp.brand and r.listing.product.category == bp.category
+        assert bp.id == (target or bp.id)
+        backing = [e for e in r.listing.factory.endorsements if e.brand == r.label.brand and e.type == r.label.type
                    and endorsement_problem(e, TODAY) is None]
-        assert backing, (r.label, r.factory["endorsements"])
+        assert backing, (r.label, r.listing.factory.endorsements)
         assert r.label.evidence and r.label.evidence.strip() and r.label.verified_by.strip()
-        assert r.label.brand == (brand or (r.replaces or {}).get("brand"))
         # ...and the strongest one the factory holds for that brand.
-        valid = [e for e in r.factory["endorsements"] if e["brand"] == r.label.brand and e["type"] in LABEL_ORDER
+        valid = [e for e in r.listing.factory.endorsements if e.brand == r.label.brand and e.type in LABEL_ORDER
                  and endorsement_problem(e, TODAY) is None]
-        assert LABEL_ORDER[r.label.type] == min(LABEL_ORDER[e["type"]] for e in valid)
+        assert LABEL_ORDER[r.label.type] == min(LABEL_ORDER[e.type] for e in valid)
 
 
 @settings(max_examples=100, deadline=None)

@@ -18,6 +18,7 @@ from indexer.embed.registry import image_embedder, text_embedder
 from indexer.images import load_local
 from indexer.pipeline import Indexer
 from search.engine import SearchEngine, SearchRequest
+from search import models
 from search.labels import endorsement_problem
 from search.store.base import Filters
 from search.store.embedded import EmbeddedStore
@@ -58,13 +59,14 @@ def assert_honest(resp, factories, counterfeits):
     """Every label is backed by a valid endorsement of that factory for that brand; tiers
     are ordered when a brand is understood; no counterfeit is shown."""
     for r in resp.results:
-        assert r.product["id"] not in counterfeits
+        assert r.id not in counterfeits
         if r.label.type != "similar":
-            valid = [e for e in factories[r.factory["id"]].get("endorsements", [])
+            valid = [e for e in factories[r.listing.factory.id].get("endorsements", [])
                      if e["brand"] == r.label.brand and e["type"] == r.label.type
-                     and endorsement_problem(e, TODAY) is None]
-            assert valid, (r.product["id"], r.label)
-            assert r.label.evidence and r.label.verified_by and r.label.expires_at >= TODAY.isoformat()
+                     and endorsement_problem(models.endorsement(e), TODAY) is None]
+            assert valid, (r.id, r.label)
+            assert r.label.evidence and r.label.verified_by and r.label.expires_at >= TODAY
+            assert r.claim.against.category == r.listing.product.category
     if resp.understood.brand is not None:
         tiers = [r.tier for r in resp.results]
         assert tiers == sorted(tiers)
@@ -89,12 +91,12 @@ def test_brand_queries_give_honestly_labelled_tiers(engine, factories, query, br
 def test_same_foundry_first_for_a_brand_with_a_verified_oem(engine):
     resp = search(engine, text="露露乐蒙 Align 瑜伽裤")
     labels = [r.label.type for r in resp.results]
-    assert labels[0] == "same_foundry" and resp.results[0].factory["id"] == "f-024"
+    assert labels[0] == "same_foundry" and resp.results[0].listing.factory.id == "f-024"
     assert "equal_quality" in labels
     assert labels.index("equal_quality") < labels.index("similar")
     top = resp.results[0]
-    assert top.replaces is not None and top.replaces["brand"] == "lululemon"
-    assert top.savings and re.match(r"about 1/\d+ of the brand price", top.savings[0].text)
+    assert top.claim.against is not None and top.claim.against.brand == "lululemon"
+    assert top.claim.savings and re.match(r"about 1/\d+ of the brand price", top.claim.savings[0].text)
 
 
 @pytest.mark.parametrize("query, factory, brand", [
@@ -114,19 +116,19 @@ def test_expired_or_evidence_less_endorsements_never_label(engine, query, factor
 def test_counterfeits_only_with_the_compliance_flag(engine):
     ids = _counterfeit_ids()
     hidden = search(engine, text="lululemon同款 Align瑜伽裤 高腰裸感", k=50, group_by_factory=False)
-    assert not ids & {r.product["id"] for r in hidden.results}
+    assert not ids & {r.id for r in hidden.results}
     shown = search(engine, text="lululemon同款 Align瑜伽裤 高腰裸感", k=50, group_by_factory=False,
                    include_counterfeits=True)
-    fakes = [r for r in shown.results if r.product["id"] in ids]
-    assert fakes and all(r.counterfeit and r.label.type == "similar" for r in fakes)
+    fakes = [r for r in shown.results if r.id in ids]
+    assert fakes and all(r.listing.counterfeit and r.label.type == "similar" and not r.claim.savings for r in fakes)
 
 
 def test_near_duplicates_collapse_into_one_result(engine):
     group = ["p-00416", "p-01083"]
     resp = search(engine, text="Family pack enameled cast iron braiser 26 cm cream")
-    hits = [r for r in resp.results if r.product["id"] in group]
+    hits = [r for r in resp.results if r.id in group]
     assert len(hits) == 1
-    assert {m["id"] for m in hits[0].more} >= {f"product:{p}" for p in group if p != hits[0].product["id"]}
+    assert {m.id for m in hits[0].more} >= {p for p in group if p != hits[0].id}
 
 
 @pytest.mark.parametrize("query, category", [
@@ -135,13 +137,14 @@ def test_near_duplicates_collapse_into_one_result(engine):
 ])
 def test_any_language_finds_the_right_kind(engine, query, category):
     resp = search(engine, text=query, k=5)
-    assert resp.results and resp.results[0].product["category"] == category
+    assert resp.results and resp.results[0].listing.product.category == category
 
 
 def test_photo_of_a_brand_product_finds_it_and_its_dupes(engine, factories):
     photo = load_local("images/bp-lululemon-align.jpg", SEEDS)
     resp = search(engine, image=photo, ocr=False)
-    assert resp.understood.looks_like[0]["id"] == "bp-lululemon-align"
+    assert resp.understood.looks_like[0].id == "bp-lululemon-align"
+    assert resp.understood.brand_product.id == "bp-lululemon-align"
     assert resp.understood.brand is not None and resp.understood.brand.brand == "lululemon"
     assert resp.results[0].label.type == "same_foundry"
     assert_honest(resp, factories, set())

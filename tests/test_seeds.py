@@ -77,7 +77,7 @@ def test_counts(cat):
 def test_exact_record_shapes(cat):
     keys = {
         "brands": {"id", "names", "aliases", "trademarks", "categories"},
-        "brand_products": {"id", "brand", "titles", "category", "price", "currency", "images"},
+        "brand_products": {"id", "brand", "titles", "category", "price", "currency", "images", "aliases"},
         "factories": {"id", "names", "region", "certifications", "ship_within_hours", "reply_minutes", "returns",
                       "endorsements"},
         "products": {"id", "factory", "titles", "description", "category", "attributes", "price_tiers", "currency",

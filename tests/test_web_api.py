@@ -438,8 +438,9 @@ def test_product(client):
     resp = client.get("/api/v1/products/p1?lang=zh")
     p = resp.get_json()
     assert resp.status_code == 200 and p["id"] == "p1" and p["title"] == "高腰裸感瑜伽裤"
-    assert p["factory"]["endorsements"][0]["evidence"] == "OEM purchase orders audited"
     assert p["dupe_of"][0]["id"] == "bp-align" and p["dupe_of"][0]["label"]["type"] == "same_foundry"
+    assert p["dupe_of"][0]["label"]["evidence"] == "OEM purchase orders audited" and p["dupe_of"][0]["comparable"]
+    assert p["counterfeit"] == [] and p["fx"]["base"] == "CNY"
     assert p["dupe_of"][0]["savings"][0]["min_qty"] == 2
     assert p["image_urls"] == ["http://localhost/images/img/p1.jpg"]
     assert "_keys" not in json.dumps(p)

@@ -26,8 +26,6 @@ from flask import (
 )
 
 from indexer.images import ImageError, load_local
-from search.labels import label_for
-from search.prices import tier_savings
 from search.serialize import pick_title
 from web import cards, service
 from web.errors import ApiError
@@ -104,7 +102,7 @@ def _brand_choices(lang: str) -> list[tuple[str, str]]:
         view = service.guarded(service.engine().view)
     except ApiError:
         return []
-    return sorted(((bid, pick_title(b.get("names"), lang) or bid) for bid, b in view.brands.items()),
+    return sorted(((bid, pick_title(b.names, lang) or bid) for bid, b in view.brands.items()),
                   key=lambda x: x[1].lower())
 
 
@@ -220,47 +218,50 @@ def share_card(product_id: str):
     _limit()
     lang = ui_lang()
     bp_id = request.args.get("bp") or None
-    src = service.product_doc(product_id)
+    x = service.listing(product_id)
     view = service.guarded(service.engine().view)
     if bp_id is None:
-        bp_id = next((b for b in src.get("dupe_of") or [] if b in view.brand_products), None)
+        bp_id = next((b for b in x.product.dupe_of if b in view.brand_products), None)
     brand_product = view.brand_products.get(bp_id) if bp_id else None
     if brand_product is None:
         raise ApiError(404, "not_found", "no brand product to compare this product with", "bp")
-    png = _card_png(src, brand_product, lang, view.generation)
+    claim = service.claim_for(x, brand_product)
+    if not claim.comparable:
+        # A card is a claim: never one about a product that may not be compared.
+        raise ApiError(404, "not_comparable", f"{product_id} cannot be compared with {brand_product.id}: "
+                       + "; ".join(claim.problems), "bp")
+    png = _card_png(x, claim, lang, view.generation)
     resp = Response(png, mimetype="image/png")
     resp.headers["Cache-Control"] = "public, max-age=3600"
     return resp
 
 
-def _card_png(src: dict[str, Any], brand_product: dict[str, Any], lang: str, generation: int) -> bytes:
+def _card_png(x: Any, claim: Any, lang: str, generation: int) -> bytes:
+    bp = claim.against
     today = service.engine().today()
-    key = (src.get("id"), brand_product.get("id"), lang, generation, today.isoformat())
+    key = (x.id, bp.id, lang, generation, today.isoformat())
     cache = current_app.extensions["dupe_cards"]
     hit = cache.get(key)
     if hit is not None:
         return hit
-    factory = src.get("factory") or {}
-    label = label_for(factory, brand_product.get("brand"), today)
-    savings = tier_savings(src.get("price_tiers") or [], src.get("currency", "CNY"),
-                           float(brand_product.get("price") or 0), brand_product.get("currency", "CNY"))
-    view = service.engine().view()
-    brand = view.brands.get(brand_product.get("brand") or "", {})
-    tiers = sorted(src.get("price_tiers") or [], key=lambda x: x.get("min_qty") or 0)
-    savings.sort(key=lambda s: s.min_qty)
-    first = tiers[0] if tiers else {"price": src.get("min_price")}
-    best = min(tiers, key=lambda x: x["price"]) if len(tiers) > 1 else None
+    p, factory, label = x.product, x.factory, claim.label
+    brand = service.engine().view().brands.get(bp.brand)
+    tiers = sorted(p.price_tiers, key=lambda t: t.min_qty)
+    savings = sorted(claim.savings, key=lambda s: s.min_qty)
+    first = tiers[0]
+    best = min(tiers, key=lambda t: t.price) if len(tiers) > 1 else None
     spec = cards.CardSpec(
-        brand_name=brand.get("names") or {}, brand_titles=brand_product.get("titles") or {},
-        brand_price=money(brand_product.get("price"), brand_product.get("currency")),
-        dupe_titles=src.get("titles") or {}, factory_names=factory.get("names") or {},
-        dupe_price=money(first.get("price"), src.get("currency")),
-        dupe_best=money(best["price"], src.get("currency")) if best and best is not first else None,
-        best_qty=best.get("min_qty") if best else None, moq=src.get("moq"),
-        ratio=savings[0].ratio if savings else None, label=label.type,
-        verified_by=label.verified_by, verified_at=label.verified_at, lang=lang)
-    left = _load_image((brand_product.get("images") or [None])[0])
-    right = _load_image((src.get("images") or [None])[0])
+        brand_name=dict(brand.names) if brand else {}, brand_titles=dict(bp.titles),
+        brand_price=money(bp.price, bp.currency),
+        dupe_titles=dict(p.titles), factory_names=dict(factory.names),
+        dupe_price=money(first.price, p.currency),
+        dupe_best=money(best.price, p.currency) if best and best is not first else None,
+        best_qty=best.min_qty if best else None, moq=p.moq,
+        ratio=savings[0].ratio if savings and savings[0].min_qty == first.min_qty else None, label=label.type,
+        verified_by=label.verified_by, verified_at=label.verified_at.isoformat() if label.verified_at else None,
+        lang=lang)
+    left = _load_image(bp.images[0] if bp.images else None)
+    right = _load_image(p.images[0] if p.images else None)
     png = cards.render(spec, left, right, font_path=current_app.config.get("CARD_FONT"))
     cache.put(key, png)
     return png

@@ -18,10 +18,12 @@ from typing import Any
 from flask import current_app, url_for
 
 from indexer.embed.base import EmbedderError
-from search.engine import QueryError, SearchEngine, SearchResponse
-from search.labels import label_for
-from search.prices import tier_savings
-from search.serialize import pick_title, response_json
+from search import models
+from search.claims import Claim, decide
+from search.engine import QueryError, SearchEngine, SearchResponse, fx_table
+from search.records import BrandProduct
+from search.serialize import brand_product_json as bp_json
+from search.serialize import claim_json, listing_json, pick_title, response_json
 from search.store.base import StoreError
 from web import photos
 from web.errors import ApiError
@@ -126,15 +128,6 @@ def run_search(p: SearchParams, image: Any = None) -> SearchResponse:
 # ----------------------------------------------------------------------------- JSON
 
 
-def scrub(value: Any) -> Any:
-    """Drop the indexer's private bookkeeping (``_keys``...) from records shown to users."""
-    if isinstance(value, dict):
-        return {k: scrub(v) for k, v in value.items() if not str(k).startswith("_")}
-    if isinstance(value, list):
-        return [scrub(v) for v in value]
-    return value
-
-
 def image_url(ref: str | None, external: bool = True) -> str | None:
     """Where a catalog image reference can be loaded from: URLs as they are, catalog
     paths under /images/."""
@@ -160,11 +153,11 @@ def _with_links(r: dict[str, Any], lang: str) -> dict[str, Any]:
 
 
 def search_json(resp: SearchResponse, p: SearchParams) -> dict[str, Any]:
-    data = scrub(response_json(resp, p.lang))
+    data = response_json(resp, p.lang)
     for r in data["results"]:
         _with_links(r, p.lang)
     u = data["understood"]
-    for bp in [u.get("brand_product"), *u.get("looks_like", [])]:
+    for bp in [u.get("brand_product"), *u.get("alternatives", []), *u.get("looks_like", [])]:
         if bp:
             bp["image_urls"] = [x for x in (image_url(i) for i in bp.get("images") or []) if x]
     data["page"], data["k"] = p.page, p.k
@@ -172,43 +165,47 @@ def search_json(resp: SearchResponse, p: SearchParams) -> dict[str, Any]:
     return data
 
 
-def product_doc(product_id: str) -> dict[str, Any]:
+def listing(product_id: str) -> models.Listing:
+    """A stored product as its read model, or 404."""
     eng = engine()
-    doc = guarded(lambda: eng.store.get([f"product:{product_id}"])[0])
+    doc = guarded(lambda: eng.store.get([f"product:{product_id}"], vectors=False)[0])
     if doc is None:
         raise ApiError(404, "not_found", f"no product with id {product_id[:60]!r}", "id")
-    return doc.source
+    return guarded(lambda: models.listing(doc.source, eng.view().guard.find))
+
+
+def claim_for(x: models.Listing, bp: BrandProduct, today: dt.date | None = None) -> Claim:
+    """The claim rule (``search.claims``) for one listing against one brand product today."""
+    eng = engine()
+    view = guarded(eng.view)
+    return decide(x, bp, today or eng.today(), view.brand_products, eng.fx)
 
 
 def product_json(product_id: str, lang: str, today: dt.date | None = None) -> dict[str, Any]:
-    """A product with its factory, and for each brand product it is a dupe of: the label
-    the factory holds for that brand today and the saving per price tier."""
-    src = product_doc(product_id)
+    """A product with its factory, and for each brand product it declares it replaces: the
+    claim the rule allows today (label, saving, or why not)."""
+    x = listing(product_id)
     view = guarded(engine().view)
-    today = today or engine().today()
-    factory = src.get("factory") or {}
     dupe_of = []
-    for bp_id in src.get("dupe_of") or []:
+    for bp_id in x.product.dupe_of:
         bp = view.brand_products.get(bp_id)
         if bp is None:
             continue
-        label = label_for(factory, bp.get("brand"), today)
-        savings = tier_savings(src.get("price_tiers") or [], src.get("currency", "CNY"),
-                               float(bp.get("price") or 0), bp.get("currency", "CNY"))
-        dupe_of.append({**brand_product_json(bp, lang), "label": label.__dict__.copy(),
-                        "savings": [s.__dict__.copy() for s in savings],
-                        "card_url": card_url(product_id, bp_id, lang)})
-    product = scrub({k: v for k, v in src.items() if k != "factory"})
-    return {**product, "title": pick_title(src.get("titles"), lang),
-            "image_urls": [u for u in (image_url(x) for x in src.get("images") or []) if u],
-            "factory": scrub({**factory, "name": pick_title(factory.get("names"), lang)}),
-            "dupe_of": dupe_of}
+        claim = claim_for(x, bp, today)
+        dupe_of.append({**brand_product_json(bp, lang), "label": claim_json(claim, lang)["label"],
+                        "savings": claim_json(claim, lang)["savings"], "comparable": claim.comparable,
+                        "claim_problems": list(claim.problems),
+                        "card_url": card_url(product_id, bp_id, lang) if claim.comparable else None})
+    out = listing_json(x, lang)
+    out["image_urls"] = [u for u in (image_url(i) for i in x.product.images) if u]
+    out["dupe_of"] = dupe_of
+    out["fx"] = fx_table(engine().fx)
+    return out
 
 
-def brand_product_json(bp: dict[str, Any], lang: str) -> dict[str, Any]:
-    out = scrub({k: v for k, v in bp.items()})
-    out["title"] = pick_title(bp.get("titles"), lang)
-    out["image_urls"] = [u for u in (image_url(x) for x in bp.get("images") or []) if u]
+def brand_product_json(bp: BrandProduct, lang: str) -> dict[str, Any]:
+    out = bp_json(bp, lang)
+    out["image_urls"] = [u for u in (image_url(x) for x in bp.images) if u]
     return out
 
 
@@ -216,22 +213,19 @@ def brands_json(lang: str) -> dict[str, Any]:
     view = guarded(engine().view)
     by_brand: dict[str, list[dict[str, Any]]] = {}
     for bp in view.brand_products.values():
-        by_brand.setdefault(bp.get("brand"), []).append(brand_product_json(bp, lang))
+        by_brand.setdefault(bp.brand, []).append(brand_product_json(bp, lang))
     brands = []
     for bid, b in sorted(view.brands.items()):
-        b = scrub(b)
-        brands.append({"id": bid, "name": pick_title(b.get("names"), lang), "names": b.get("names") or {},
-                       "aliases": b.get("aliases") or [], "categories": b.get("categories") or [],
+        brands.append({"id": bid, "name": pick_title(b.names, lang), "names": dict(b.names),
+                       "aliases": list(b.aliases), "categories": list(b.categories),
                        "brand_products": sorted(by_brand.get(bid, []), key=lambda x: x["id"])})
     return {"brands": brands}
 
 
-def dupes_params(bp: dict[str, Any], p: SearchParams) -> SearchParams:
-    """A brand product's dupes are a search by its titles, with the brand product fixed."""
+def dupes_params(bp: BrandProduct, p: SearchParams) -> SearchParams:
+    """A brand product's dupes: the dupe search anchored on it, with no words of its own."""
     from dataclasses import replace
-    titles = bp.get("titles") or {}
-    text = " ".join(dict.fromkeys(v for v in titles.values() if v)) or bp.get("id")
-    return replace(p, q=text[:500], brand=bp.get("brand"), brand_product=bp.get("id"))
+    return replace(p, q=None, brand=bp.brand, brand_product=bp.id)
 
 
 # ----------------------------------------------------------------------------- reindex

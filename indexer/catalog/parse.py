@@ -61,6 +61,22 @@ def _str_list(obj: dict[str, Any], key: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in v if x.strip())
 
 
+MAX_ALIASES = 64
+MAX_ALIAS_CHARS = 100
+
+
+def _aliases(obj: dict[str, Any], key: str = "aliases") -> tuple[str, ...]:
+    """Names users type (any language): distinct ignoring case, each a sensible length."""
+    out: dict[str, str] = {}
+    for a in _str_list(obj, key):
+        if len(a) > MAX_ALIAS_CHARS:
+            raise InvalidRecord(f"field '{key}' has an alias longer than {MAX_ALIAS_CHARS} characters: {a[:40]!r}...")
+        out.setdefault(" ".join(a.casefold().split()), a)
+    if len(out) > MAX_ALIASES:
+        raise InvalidRecord(f"field '{key}' has {len(out)} aliases, at most {MAX_ALIASES}")
+    return tuple(out.values())
+
+
 def _lang_map(obj: dict[str, Any], key: str, *, required: bool = True) -> dict[str, str]:
     v = obj.get(key)
     if v is None:
@@ -162,15 +178,15 @@ def _check_keys(obj: Any, allowed: set[str]) -> dict[str, Any]:
 
 def parse_brand(obj: Any) -> Brand:
     obj = _check_keys(obj, {"id", "names", "aliases", "trademarks", "categories"})
-    return Brand(id=_id(obj), names=_lang_map(obj, "names"), aliases=_str_list(obj, "aliases"),
+    return Brand(id=_id(obj), names=_lang_map(obj, "names"), aliases=_aliases(obj),
                  trademarks=_str_list(obj, "trademarks"), categories=_str_list(obj, "categories"))
 
 
 def parse_brand_product(obj: Any) -> BrandProduct:
-    obj = _check_keys(obj, {"id", "brand", "titles", "category", "price", "currency", "images"})
+    obj = _check_keys(obj, {"id", "brand", "titles", "category", "price", "currency", "images", "aliases"})
     return BrandProduct(id=_id(obj), brand=_id(obj, "brand"), titles=_lang_map(obj, "titles"),
                         category=_str(obj, "category") or "", price=_number(obj, "price"),
-                        currency=_currency(obj), images=_images(obj))
+                        currency=_currency(obj), images=_images(obj), aliases=_aliases(obj))
 
 
 def parse_endorsement(obj: Any) -> Endorsement:

@@ -50,6 +50,7 @@ BP_PICTURES = {bp["id"]: bp_picture(bp) for bp in BRAND_PRODUCTS}
 def brand_product_records() -> list[dict]:
     return [{"id": bp["id"], "brand": bp["brand"], "titles": bp["titles"], "category": bp["category"],
              "price": bp["price"], "currency": bp["currency"], "images": [f"images/{bp['id']}.jpg"],
+             "aliases": bp["aliases"],
              "_img": BP_PICTURES[bp["id"]]} for bp in BRAND_PRODUCTS]
 
 
