@@ -31,7 +31,7 @@ from search.prices import DEFAULT_FX_TO_CNY, FX_BASE
 from search.ranking import UNKNOWN_BRAND, Candidate, RankingConfig, Result, rank
 from search.records import Brand, BrandProduct
 from search.store.base import Filters, Hit, Store
-from search.understanding import LISTING_DF_MAX, ProductHit, Understander
+from search.understanding import LISTING_DF_MAX, ProductHit, Resolution, Understander
 
 Mode = Literal["hybrid", "bm25", "dense"]
 ENDORSEMENT_LABELS = ("same_foundry", "equal_quality")
@@ -110,6 +110,7 @@ class _Anchors:
 
 
 LOOKS_LIKE_MIN = 0.3          # below this a photo's neighbour is not worth naming
+BRAND_PRODUCT_DEPTH = 50      # brand products compared with the query's text and photo (a named brand's among them)
 ANCHOR_DEPTH = 200            # declared / endorsed products fetched per anchor and field
 ANCHOR_CACHE = 256
 ANCHOR_WEIGHT = 1.0           # each anchor list's weight in the fusion (the query's own lists sum to ~1-2)
@@ -160,31 +161,16 @@ class SearchEngine:
             raise QueryError("give a text query or a photo")
         view = self.view()
         u = Understanding(text=text or None)
-        n = max(100, 5 * (req.k + req.offset))
-        lists: dict[str, list[Hit]] = {}
-        weights: dict[str, float] = {}
-
         image = _crop(req.image, req.crop) if req.image is not None else None
         if image is not None and req.ocr and self.ocr is not None:
             t = time.perf_counter()
             u.ocr_text = self.ocr.read_text(image) or None
             timings["ocr"] = time.perf_counter() - t
 
-        # What is meant: the brand product (or brand + categories), from the words, the
-        # photo and the text on it, against the catalog's brand products.
         t = time.perf_counter()
         qvec = self.text.embed(text, query=True) if text and req.mode != "bm25" else None
         ivec = self.image.embed(image, query=True) if image is not None and self.image is not None else None
-        bp_only = Filters(kind="brand_product")
-        dense = [(_record(h.id), h.score) for h in self.store.knn("text", qvec, 5, bp_only)] if qvec is not None else []
-        near = [(_record(h.id), h.score) for h in self.store.knn("image", ivec, 5, bp_only)] if ivec is not None else []
-        res = view.understander.understand(
-            text, ocr_text=u.ocr_text, user_brand=req.brand, user_product=req.brand_product, dense=dense,
-            image=near, known_word=lambda w: bool(self.store.bm25([w], 1, Filters())))
-        u.brand, u.other_brands, u.brand_product = res.brand, res.other_brands, res.product
-        u.alternatives, u.categories, u.unknown_brand = res.alternatives, res.categories, res.unknown_brand
-        u.looks_like = [ProductHit(i, view.brand_products[i].brand, view.brand_products[i].category, "image",
-                                   round(s, 3)) for i, s in near[:3] if s >= LOOKS_LIKE_MIN]
+        res = self._understand(view, req, u, qvec, ivec)
         target = view.brand_products.get(res.product.id) if res.product else None
         brand = res.target_brand
         anchors = [target] if target else [bp for bp in view.brand_products.values()
@@ -192,9 +178,69 @@ class SearchEngine:
         timings["understand"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        f = _query_filters(req.filters, brand, res.categories if brand else ())
-        if text:
-            u.tokens = view.analyzer.tokens(text)
+        n = max(100, 5 * (req.k + req.offset))
+        # The query's own lists as before the target was known (a category filter would
+        # send its kNN from the graph to an exact scan); the ranking keeps the target's
+        # category. The anchor lists are in the category.
+        f = _query_filters(req.filters, brand)
+        lists = self._query_lists(view, req, u, f, qvec, ivec, n)
+        anchored = self._anchors(view, anchors, f, n) if anchors else None
+        if anchored:
+            lists.update(anchored.lists)
+        timings["retrieve"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        cands = self._candidates(view, req, u, lists, anchored)
+        timings["fuse"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        today = req.today or self.today()
+        cfg = replace(UNKNOWN_BRAND if res.unknown_brand else self.ranking, group_by_factory=req.group_by_factory,
+                      include_counterfeits=req.include_counterfeits)
+        nearest = anchored.nearest if anchored else {}
+
+        def closest(listing: models.Listing) -> BrandProduct | None:
+            """With only a brand understood: the listing's nearest product of the brand."""
+            sims = nearest.get(f"product:{listing.id}", {})
+            own = [bp for bp in anchors if bp.category == listing.product.category]
+            return max(own, key=lambda bp: (sims.get(bp.id, -1.0), -bp.price), default=None)
+
+        shown = (req.filters.category,) if req.filters.category else (res.categories if brand else ())
+        results = rank(cands, target=target, brand=brand, categories=shown,
+                       brand_products=view.brand_products, closest=closest, today=today, cfg=cfg,
+                       labels=req.filters.labels, declared=anchored.declared if anchored else frozenset(),
+                       claims=not res.unknown_brand, fx=self.fx)
+        timings["rank"] = time.perf_counter() - t
+        page = results[req.offset:req.offset + req.k]
+        return SearchResponse(u, page, len(results), (time.perf_counter() - t0) * 1000,
+                              {k: round(v * 1000, 2) for k, v in timings.items()},
+                              view.brand_products, view.brands, self.fx, today)
+
+    def _understand(self, view: CatalogView, req: SearchRequest, u: Understanding, qvec: np.ndarray | None,
+                    ivec: np.ndarray | None) -> Resolution:
+        """What is meant: the brand product (or brand + categories), from the words, the
+        photo and the text on it, against the catalog's brand products. Fills ``u``."""
+        bp_only = Filters(kind="brand_product")
+        dense = [(_record(h.id), h.score) for h in self.store.knn("text", qvec, BRAND_PRODUCT_DEPTH, bp_only)] \
+            if qvec is not None else []
+        near = [(_record(h.id), h.score) for h in self.store.knn("image", ivec, BRAND_PRODUCT_DEPTH, bp_only)] \
+            if ivec is not None else []
+        res = view.understander.understand(
+            u.text, ocr_text=u.ocr_text, user_brand=req.brand, user_product=req.brand_product, dense=dense,
+            image=near, known_word=lambda w: bool(self.store.bm25([w], 1, Filters())))
+        u.brand, u.other_brands, u.brand_product = res.brand, res.other_brands, res.product
+        u.alternatives, u.categories, u.unknown_brand = res.alternatives, res.categories, res.unknown_brand
+        u.looks_like = [ProductHit(i, view.brand_products[i].brand, view.brand_products[i].category, "image",
+                                   round(s, 3)) for i, s in near[:3] if s >= LOOKS_LIKE_MIN]
+        return res
+
+    def _query_lists(self, view: CatalogView, req: SearchRequest, u: Understanding, f: Filters,
+                     qvec: np.ndarray | None, ivec: np.ndarray | None, n: int) -> dict[str, list[Hit]]:
+        """The query's own retrievals: BM25 and kNN of its words, kNN of its photo, BM25 of
+        the text read on the photo."""
+        lists: dict[str, list[Hit]] = {}
+        if u.text:
+            u.tokens = view.analyzer.tokens(u.text)
             if req.mode in ("hybrid", "bm25"):
                 lists["bm25"] = self.store.bm25(u.tokens, n, f)
             if qvec is not None:
@@ -203,13 +249,13 @@ class SearchEngine:
             lists["image"] = self.store.knn("image", ivec, n, f)
         if u.ocr_text and req.mode != "dense":
             lists["ocr"] = self.store.bm25(view.analyzer.tokens(u.ocr_text), n, f)
-        anchored = self._anchors(view, anchors, replace(f, category=req.filters.category), n) if anchors else None
-        if anchored:
-            lists.update(anchored.lists)
-        timings["retrieve"] = time.perf_counter() - t
+        return lists
 
-        # Per-query weights: lexical evidence decides how much BM25 counts.
-        t = time.perf_counter()
+    def _candidates(self, view: CatalogView, req: SearchRequest, u: Understanding, lists: dict[str, list[Hit]],
+                    anchored: _Anchors | None) -> list[Candidate]:
+        """The lists fused (per-query weights: lexical evidence decides how much BM25
+        counts) and the head of them decoded into read models."""
+        weights: dict[str, float] = {}
         if "bm25" in lists:
             best = [d for d in self.store.get([h.id for h in lists["bm25"][:3]], vectors=False) if d is not None]
             cov = _coverage(u.tokens, [d.tokens for d in best])
@@ -228,12 +274,8 @@ class SearchEngine:
         ranked = {k: [(h.id, h.score) for h in v] for k, v in lists.items()}
         fused = zscore_fusion(ranked, weights) if req.fusion == "zscore" else rrf(ranked, weights)
         # Only the head of the fused list can reach the page (after the relevance gate,
-        # counterfeits and grouping take their share), so only it is fetched; every
-        # declared dupe of the target is kept in it.
+        # counterfeits and grouping take their share), so only it is fetched.
         head = fused[:max(60, 3 * (req.k + req.offset))]
-        if anchored and anchored.declared:
-            in_head = {i for i, _ in head}
-            head += [(i, s) for i, s in fused if i in anchored.declared and i not in in_head]
         docs = {d.id: d for d in self.store.get([i for i, _ in head], vectors=False) if d is not None}
         raw = {k: {h.id: h.score for h in v} for k, v in lists.items()}
         qset = set(u.tokens)
@@ -245,29 +287,7 @@ class SearchEngine:
             signals = {k: raw[k][doc_id] for k in raw if doc_id in raw[k]}
             listing = models.listing(d.source, view.guard.find, view.factories)
             cands.append(Candidate(_record(doc_id), score, signals, listing, sorted(qset.intersection(d.tokens))))
-        timings["fuse"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        today = req.today or self.today()
-        cfg = replace(UNKNOWN_BRAND if res.unknown_brand else self.ranking, group_by_factory=req.group_by_factory,
-                      include_counterfeits=req.include_counterfeits)
-        nearest = anchored.nearest if anchored else {}
-
-        def closest(listing: models.Listing) -> BrandProduct | None:
-            sims = nearest.get(f"product:{listing.id}", {})
-            own = [bp for bp in anchors if bp.category == listing.product.category]
-            return max(own, key=lambda bp: (sims.get(bp.id, -1.0), -bp.price), default=None)
-
-        shown = (req.filters.category,) if req.filters.category else (res.categories if brand else ())
-        results = rank(cands, target=target, brand=brand, categories=shown,
-                       brand_products=view.brand_products, closest=closest, today=today, cfg=cfg,
-                       labels=req.filters.labels, declared=anchored.declared if anchored else frozenset(),
-                       claims=not res.unknown_brand, fx=self.fx)
-        timings["rank"] = time.perf_counter() - t
-        page = results[req.offset:req.offset + req.k]
-        return SearchResponse(u, page, len(results), (time.perf_counter() - t0) * 1000,
-                              {k: round(v * 1000, 2) for k, v in timings.items()},
-                              view.brand_products, view.brands, self.fx, today)
+        return cands
 
     def _anchors(self, view: CatalogView, anchors: list[BrandProduct], f: Filters, n: int) -> _Anchors:
         """The candidates found from the brand products themselves (see the module
@@ -284,11 +304,14 @@ class SearchEngine:
         for bp in anchors:
             # a label filter already names the brand (``_query_filters``)
             endorsed = f.labels or tuple(f"{t}:{bp.brand}" for t in ENDORSEMENT_LABELS)
-            # in the brand product's category, unless the user chose one
+            # In the brand product's category, unless the user chose one. The nearest
+            # listings are searched without it (a category filter sends the search from
+            # the graph to a slow oversampled scan; a brand product's neighbours are
+            # mostly of its kind) and the ranking keeps only its category.
             cat = f.category or bp.category
             scopes = (("declared", replace(f, category=cat, dupe_of=(bp.id,)), ANCHOR_DEPTH),
                       ("endorsed", replace(f, category=cat, labels=endorsed), ANCHOR_DEPTH),
-                      ("near", replace(f, category=cat), n))
+                      ("near", f, 2 * n))
             for name, vec in view.vectors.get(bp.id, {}).items():
                 out = best[f"anchor_{name}"]
                 for scope, flt, k in scopes:
@@ -309,13 +332,11 @@ class SearchEngine:
         return result
 
 
-def _query_filters(f: Filters, brand: str | None, categories: tuple[str, ...]) -> Filters:
+def _query_filters(f: Filters, brand: str | None) -> Filters:
     """The user's filters as the store applies them: a label filter narrows to factories
-    endorsed for the brand searched for (the claim rule decides the label after); a
-    search about one kind of product stays in it unless the user chose a category."""
+    endorsed for the brand searched for (the claim rule decides the label after)."""
     labels = tuple(f"{x}:{brand}" for x in f.labels) if brand and f.labels else f.labels
-    category = f.category or (categories[0] if len(categories) == 1 else None)
-    return replace(f, labels=labels, category=category)
+    return replace(f, labels=labels)
 
 
 def _record(doc_id: str) -> str:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from search.analysis import Analyzer, normalise
+from search.analysis import Analyzer, is_cjk, normalise
 from search.brands import BrandDetector, BrandHit, NameMatcher
 from search.known_brands import KNOWN_BRANDS
 from search.records import Brand, BrandProduct
@@ -49,10 +49,12 @@ _INTENT_PATTERNS = (
 )
 WORDS_STRONG = 0.7      # a brand product found by its distinctive words scores at least this
 DENSE_NO_BRAND = 0.70   # text similarity that names a brand product when no brand was named
-DENSE_IN_BRAND = 0.40   # ... when its brand was named
-DENSE_MARGIN = 0.04     # ... and it is this much closer than the brand's next product
+DENSE_IN_BRAND = 0.30   # ... when its brand was named (then it chooses among the brand's products)
+KIND_VOTE = 0.5         # a vote this strong for another kind of product overrules that choice
 IMAGE_MIN = 0.55        # image similarity that names a brand product
+IMAGE_IN_BRAND = 0.30   # ... among the products of a brand named by the words or the photo's text
 COMMIT = 0.5            # a brand product is the target from this score
+SUBJECT_CLOSE = 0.5     # an "X dupe" this close to a brand product is not about an unknown brand
 AMBIGUOUS = 0.06        # others this close to the best are offered as alternatives
 DISTINCT_DF = 2         # a title word shared by at most this many brand products identifies them...
 LISTING_DF_MAX = 3      # ... if at most this many factory listings use it (counterfeits do)
@@ -112,9 +114,15 @@ class Understander:
         self.detector = BrandDetector(brands.values())
         self.nicknames = NameMatcher({bp.id: bp.aliases for bp in products.values() if bp.aliases})
         self.known = NameMatcher({k[0]: k for k in KNOWN_BRANDS})
+        most = min(LISTING_DF_MAX, int(n_listings * LISTING_SHARE_MAX))
+
+        def rare(t: str) -> bool:       # (nearly) no factory listing uses the word
+            return listings_with is None or listings_with(t) <= most
+
         # Tokens that only say which brand it is (its names and aliases, not its product
-        # lines), left out when matching product words.
-        self._brand_words = {b.id: set(analyzer.tokens_many([*b.names.values(), *b.aliases, b.id]))
+        # lines), left out when matching product words; an alias's product words
+        # ("飞利浦电动牙刷", "vitamix blender": listings use them) stay product words.
+        self._brand_words = {b.id: {t for t in analyzer.tokens_many([*b.names.values(), *b.aliases, b.id]) if rare(t)}
                              for b in brands.values()}
         self._tokens: dict[str, set[str]] = {}
         for bp in products.values():
@@ -130,9 +138,7 @@ class Understander:
         self._idf_unknown = math.log(1 + n)
         # Words that identify a brand product: in few brand-product titles and (nearly) no
         # factory listing (a product line or model number: "align", "quencher", "hx9911").
-        most = min(LISTING_DF_MAX, int(n_listings * LISTING_SHARE_MAX))
-        self._distinct = {t for t, d in df.items() if d <= DISTINCT_DF and len(t) >= 2
-                          and (listings_with is None or listings_with(t) <= most)}
+        self._distinct = {t for t, d in df.items() if d <= DISTINCT_DF and len(t) >= 2 and rare(t)}
         # Each brand product's title weight, to prefer among equals the one the query
         # names most completely ("align" -> Align, not Align Mini-Flare).
         titles = {bp.id: set(analyzer.tokens_many(bp.titles.values())) for bp in products.values()}
@@ -197,8 +203,13 @@ class Understander:
         words = self.product_words(text, [h.brand for h in text_hits]) if text else []
         word_hits = self.by_words(words)
         votes = self.category_votes(word_hits, dense)
-        # A brand heard only by sound must fit the kind of product asked about.
+        # A brand heard only by sound must fit the kind of product asked about; a brand
+        # only misspelt or heard is not the one meant when the query names, exactly, a
+        # well-known brand the catalog does not carry ("몽클레어" is Moncler, not MAC).
         text_hits = [h for h in text_hits if h.how != "sound" or self._fits(h.brand, votes)]
+        if text_hits and all(h.how in ("fuzzy", "sound") for h in text_hits) and \
+                self.known.find(text, fuzzy=False, sound=False):
+            text_hits = []
         hits = text_hits + [h for h in ocr_hits if h.brand not in {x.brand for x in text_hits}]
         if user_brand in self.brands:
             hits = [BrandHit(user_brand, self.detector.name(user_brand), user_brand, "user", 1.0)] + \
@@ -206,7 +217,7 @@ class Understander:
         # The brand products considered: of the brands named (the user's choice alone, if made).
         brand_ids = [h.brand for h in hits[:1]] + [h.brand for h in hits[1:] if h.how != "ocr" and not user_brand]
 
-        evidence = self._evidence(text, ocr_text, word_hits, dense, image, brand_ids)
+        evidence = self._evidence(text, ocr_text, words, word_hits, votes, dense, image, brand_ids)
         ranked = sorted(evidence.items(), key=lambda kv: tuple(-x for x in kv[1].order) + (kv[0],))
         if ranked and ranked[0][1].score >= COMMIT:
             best_id, best = ranked[0]
@@ -237,7 +248,7 @@ class Understander:
             r.categories = cats
         r.brand, r.other_brands = (hits[0], hits[1:]) if hits else (None, [])
         if r.brand is None and r.product is None and text:
-            r.unknown_brand = self._unknown(text, known_word)
+            r.unknown_brand = self._unknown(text, known_word, any(c >= SUBJECT_CLOSE for _, c in dense))
         return r
 
     def _fits(self, brand: str, votes: Mapping[str, float]) -> bool:
@@ -248,11 +259,19 @@ class Understander:
         top = max(votes.values())
         return any(votes.get(c, 0.0) >= top - 0.1 for c in cats)
 
+    def _kind_fits(self, bp_id: str, votes: Mapping[str, float]) -> bool:
+        """A brand product is not the one meant when the query is clearly about another
+        kind of product ("lululemon tumbler")."""
+        if not votes or max(votes.values()) < KIND_VOTE:
+            return True
+        return votes.get(self.products[bp_id].category, 0.0) >= max(votes.values()) - 0.1
+
     def _hit(self, bp_id: str, e: _Evidence) -> ProductHit:
         bp = self.products[bp_id]
         return ProductHit(bp.id, bp.brand, bp.category, e.how, round(min(e.score, 1.0), 3))
 
-    def _evidence(self, text: str, ocr_text: str | None, word_hits: Mapping[str, tuple[float, bool]],
+    def _evidence(self, text: str, ocr_text: str | None, words: Sequence[str],
+                  word_hits: Mapping[str, tuple[float, bool]], votes: Mapping[str, float],
                   dense: Sequence[tuple[str, float]], image: Sequence[tuple[str, float]],
                   brand_ids: Sequence[str]) -> dict[str, _Evidence]:
         """The best evidence for each brand product (restricted to the named brands, if any)."""
@@ -263,7 +282,9 @@ class Understander:
                 out[bp_id] = _Evidence(score, how)
 
         for h in self.nicknames.find(text) if text else []:
-            add(h.brand, h.confidence, "alias")
+            # a nickname only heard in another script counts for a brand named too
+            if h.how != "sound" or self.products[h.brand].brand in brand_ids:
+                add(h.brand, h.confidence, "alias")
         for bp_id, (share, distinct) in word_hits.items():
             in_brand = self.products[bp_id].brand in brand_ids
             if distinct:
@@ -272,18 +293,25 @@ class Understander:
                 add(bp_id, 0.45 + 0.4 * share, "words")
         named = set(brand_ids)
         in_brand = [(i, c) for i, c in dense if self.products[i].brand in named]
-        if word_hits and in_brand and in_brand[0][1] >= DENSE_IN_BRAND and \
-                (len(in_brand) == 1 or in_brand[0][1] - in_brand[1][1] >= DENSE_MARGIN):
-            # the brand is named: text similarity chooses among its products when the
-            # query has product words and one product stands out ("lululemon" alone
-            # means no one product of it)
-            add(in_brand[0][0], 0.3 + in_brand[0][1] * 0.5, "text")
+        if words and in_brand and in_brand[0][1] >= DENSE_IN_BRAND and self._kind_fits(in_brand[0][0], votes):
+            # The brand is named and the query has words of a product ("дайсон фен"): text
+            # similarity chooses among the brand's products (the others are offered as
+            # alternatives). "lululemon" alone means no one product of it.
+            for i, c in in_brand[:3]:
+                add(i, COMMIT + 0.2 * c, "text")
         for bp_id, cos in dense:
             if self.products[bp_id].brand not in named and cos >= DENSE_NO_BRAND:
                 add(bp_id, cos, "text")
         for bp_id, cos in image:
             if cos >= IMAGE_MIN:
                 add(bp_id, cos, "image")
+        in_brand = [(i, c) for i, c in image if self.products[i].brand in named]
+        if in_brand and in_brand[0][1] >= IMAGE_IN_BRAND:
+            # The brand is named (by the words or the text on the photo): the photo chooses
+            # among its products even when too far from all of them to name one alone (a
+            # product on a busy table).
+            for i, c in in_brand[:3]:
+                add(i, COMMIT + 0.2 * c, "image")
         if ocr_text:
             for h in self.nicknames.find(ocr_text, how="ocr", sound=False):
                 add(h.brand, h.confidence * 0.95, "ocr")
@@ -307,9 +335,10 @@ class Understander:
             return 0.0
         return sum(self._idf[t] for t in self._tokens[bp_id] & words) / own
 
-    def _unknown(self, text: str, known_word: Callable[[str], bool] | None) -> str | None:
+    def _unknown(self, text: str, known_word: Callable[[str], bool] | None, close_to_product: bool) -> str | None:
         """A brand the query names that the catalog does not carry: a well-known brand, or
-        the subject of "X dupe" when X's words are unknown to the catalog."""
+        the subject of "X dupe" when X's words are unknown to the catalog and the query is
+        not close to one of its brand products ("ap pro2 平替" is a way to write AirPods)."""
         for hit in self.known.find(text, fuzzy=False, sound=False):
             # A catalog whose listings use the name (a general product catalog, not
             # brand-free factory listings) carries that brand in its own way.
@@ -319,9 +348,17 @@ class Understander:
             # as the user wrote it when it is not in Latin letters (名创优品), else its name
             return hit.name if hit.matched.isascii() else hit.matched
         subject = intent_subject(text)
-        if subject is None or known_word is None:
+        if subject is None or known_word is None or close_to_product:
             return None
-        words = [w for w in self.analyzer.tokens(subject) if w not in INTENT_WORDS and not w.isdigit()]
-        if words and any(not known_word(w) for w in words):
+        # A name: a word of 3+ letters (2+ Chinese characters) the listings never use,
+        # not a model code ("pro2") nor a short abbreviation ("ap").
+        words = [w for w in self.analyzer.tokens(subject) if w not in INTENT_WORDS]
+        if any(not known_word(w) for w in words if _name_like(w)):
             return subject
         return None
+
+
+def _name_like(word: str) -> bool:
+    if any(c.isdigit() for c in word):
+        return False
+    return len(word) >= (2 if is_cjk(word) else 3)

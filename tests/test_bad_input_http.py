@@ -21,7 +21,6 @@ import pytest
 
 from indexer.images import fetch_url, is_public_address
 from indexer.pipeline import Indexer
-from search.analysis import Analyzer
 from search.engine import SearchEngine, SearchRequest
 from search.store.embedded import EmbeddedStore
 from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog, write_jsonl

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from indexer.catalog.parse import InvalidRecord, image_ref, parse_factory, parse_product
+from indexer.catalog.parse import InvalidRecord, image_ref, parse_brand_product, parse_factory, parse_product
 from indexer.catalog.reader import CatalogError, load_catalog
 from tests.conftest import tiny_catalog, write_jsonl
 
@@ -49,6 +49,27 @@ def test_good_product_is_typed_and_tiers_sorted():
                               attributes={"weight": 220}, currency="cny"))
     assert [t.min_qty for t in p.price_tiers] == [1, 100]
     assert p.min_price == 8 and p.currency == "CNY" and p.attributes == {"weight": "220"}
+
+
+GOOD_BP = {"id": "bp", "brand": "b", "titles": {"en": "Quencher"}, "category": "tumbler", "price": 45,
+           "currency": "USD"}
+
+
+def test_brand_product_nicknames_are_kept_distinct_and_checked():
+    bp = parse_brand_product({**GOOD_BP, "aliases": ["stanley cup", " 冰霸杯 ", "Stanley  Cup", "", "스탠리 텀블러"]})
+    assert bp.aliases == ("stanley cup", "冰霸杯", "스탠리 텀블러")
+    assert parse_brand_product(GOOD_BP).aliases == ()
+
+
+@pytest.mark.parametrize("aliases, reason", [
+    ("stanley cup", "must be a list of strings"),
+    (["ok", 3], "must be a list of strings"),
+    (["x" * 101], "longer than 100 characters"),
+    ([f"name {i}" for i in range(65)], "65 aliases, at most 64"),
+])
+def test_bad_brand_product_nicknames_are_refused(aliases, reason):
+    with pytest.raises(InvalidRecord, match=reason):
+        parse_brand_product({**GOOD_BP, "aliases": aliases})
 
 
 def test_endorsement_expiring_before_verification_is_refused():

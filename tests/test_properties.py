@@ -12,12 +12,9 @@ import datetime as dt
 import json
 import math
 import re
-import string
-from pathlib import Path
 
-import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.catalog.parse import (
@@ -27,10 +24,10 @@ from indexer.catalog.reader import load_catalog
 from search.analysis import Analyzer
 from search.fusion import rrf, zscore_fusion
 from search import models
-from search.labels import LABEL_ORDER, TrademarkGuard, endorsement_problem
+from search.labels import LABEL_ORDER, endorsement_problem
 from search.ranking import Candidate, RankingConfig, apply_gate, rank
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog, write_jsonl
+from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog
 
 pytest_plugins = ["tests.es_server"]
 

@@ -122,6 +122,10 @@ def test_the_photo_and_the_text_on_it(u):
     # the user's words win over the photo
     r = u.understand("lululemon align", image=[("quencher", 0.9)])
     assert r.product.id == "align"
+    # a brand read on a cluttered photo: the photo chooses among that brand's products
+    r = u.understand(None, ocr_text="STANLEY", image=[("align", 0.42), ("iceflow", 0.4), ("quencher", 0.33)])
+    assert (r.brand.brand, r.product.id, r.product.how) == ("stanley", "iceflow", "image")
+    assert [a.id for a in r.alternatives] == ["quencher"]
 
 
 def test_the_users_correction_wins(u):

@@ -133,15 +133,24 @@ SCHEMAS: dict[str, Any] = {
     "PriceTier": {"type": "object", "required": ["min_qty", "price"],
                   "properties": {"min_qty": {"type": "integer"}, "price": {"type": "number"}}},
     "Saving": {"type": "object", "required": ["min_qty", "price", "currency", "ratio", "text"],
+               "description": "A saving against the brand product, for one price tier; stated only below the "
+                              "brand price, in a currency the response's `fx` table converts",
                "properties": {"min_qty": {"type": "integer"}, "price": {"type": "number"},
-                              "currency": {"type": "string"}, "ratio": {"type": "number"},
-                              "text": {"type": "string"}}},
+                              "currency": {"type": "string"},
+                              "ratio": {"type": "number", "description": "tier price / brand price (< 1), in the "
+                                        "brand price's currency; per unit of net contents when that is larger"},
+                              "text": {"type": "string"},
+                              "basis": {"type": "string", "enum": ["item", "unit"]}}},
     "BrandProduct": {
         "type": "object", "required": ["id", "brand", "title"],
         "properties": {"id": {"type": "string"}, "brand": {"type": "string"}, "title": {"type": "string"},
                        "titles": STR_MAP, "category": NULL_STR, "price": NULL_NUM, "currency": NULL_STR,
                        "images": {"type": ["array", "null"], "items": {"type": "string"}},
-                       "image_urls": {"type": "array", "items": {"type": "string"}}},
+                       "aliases": {"type": "array", "items": {"type": "string"}},
+                       "image_urls": {"type": "array", "items": {"type": "string"}},
+                       "how": {"type": "string", "description": "In `understood`: how it was recognised "
+                               "(user, alias, words, text, image, ocr, only)"},
+                       "confidence": {"type": "number"}},
     },
     "Factory": {
         "type": "object", "required": ["id", "name"],
@@ -168,7 +177,12 @@ SCHEMAS: dict[str, Any] = {
             "factory": _ref("Factory"), "label": _ref("Label"),
             "replaces": {"anyOf": [_ref("BrandProduct"), {"type": "null"}]},
             "savings": {"type": "array", "items": _ref("Saving")},
-            "why": {"type": "object", "description": "Signals that matched (bm25, text, image, ocr) and words"},
+            "why": {"type": "object", "description": "Signals that matched (bm25, text, image, ocr, and "
+                    "anchor_text/anchor_image: similarity to the brand product), words, and `claim`: why "
+                    "there is no label or saving"},
+            "declared": {"type": "boolean", "description": "The listing declares itself a dupe of the brand "
+                         "product searched for"},
+            "dupe_of": {"type": "array", "items": {"type": "string"}},
             "score": {"type": "number"},
             "counterfeit": {"type": "array", "items": {"type": "object", "required": ["brand", "word"]}},
             "more": {"type": "array", "items": {"type": "object", "required": ["id"]}},
@@ -186,8 +200,15 @@ SCHEMAS: dict[str, Any] = {
                     "brand": _ref("BrandHit"), "other_brands": {"type": "array", "items": _ref("BrandHit")},
                     "brand_product": {"anyOf": [_ref("BrandProduct"), {"type": "null"}]},
                     "looks_like": {"type": "array", "items": _ref("BrandProduct")},
+                    "alternatives": {"type": "array", "items": _ref("BrandProduct"),
+                                     "description": "Other brand products the query may mean"},
+                    "categories": {"type": "array", "items": {"type": "string"}},
+                    "unknown_brand": {**NULL_STR, "description": "A brand the query names that the catalog "
+                                      "does not carry; then no result carries a label or a saving"},
                     "lexical_weight": NULL_NUM,
                 }},
+            "fx": {"type": "object", "description": "The exchange table prices were compared with: "
+                   "{base, rates: {currency: units of base}}"},
             "total": {"type": "integer", "minimum": 0},
             "took_ms": {"type": "number"}, "timings_ms": {"type": "object"},
             "results": {"type": "array", "items": _ref("Result")},
@@ -211,11 +232,15 @@ SCHEMAS: dict[str, Any] = {
             "price_tiers": {"type": ["array", "null"], "items": _ref("PriceTier")},
             "currency": NULL_STR, "min_price": NULL_NUM, "moq": NULL_INT,
             "image_urls": {"type": "array", "items": {"type": "string"}},
-            "factory": {"type": "object", "description": "The factory, with its endorsements and their evidence"},
+            "factory": _ref("Factory"),
             "dupe_of": {"type": "array", "items": {"allOf": [_ref("BrandProduct"), {
-                "type": "object", "required": ["label", "savings", "card_url"],
+                "type": "object", "required": ["label", "savings", "card_url", "comparable"],
                 "properties": {"label": _ref("Label"), "savings": {"type": "array", "items": _ref("Saving")},
-                               "card_url": {"type": "string"}}}]}},
+                               "comparable": {"type": "boolean"},
+                               "claim_problems": {"type": "array", "items": {"type": "string"}},
+                               "card_url": NULL_STR}}]}},
+            "counterfeit": {"type": "array", "items": {"type": "object", "required": ["brand", "word"]}},
+            "fx": {"type": "object"},
         },
     },
     "Brand": {

@@ -85,8 +85,10 @@ def readme_md(brands, bps, factories, listings, t: dict, size_mb: float) -> str:
         "endorsements), `gen/catalog.py` (listings), `gen/traps.py` (counterfeits, near-duplicates), `gen/images.py`",
         "(pictures), `gen/docs.py` (this file and TRAPS.md).", "",
         "## Contents", "",
-        f"- `brands.jsonl`: {len(brands)} brands (names in en/zh, aliases, trademark words, categories).",
-        f"- `brand_products.jsonl`: {len(bps)} hero products with brand prices ({len(bps) - usd} in CNY, {usd} in USD).",
+        f"- `brands.jsonl`: {len(brands)} brands (names in en/zh, aliases including the names buyers write in "
+        "Korean, Japanese and Russian, trademark words, categories).",
+        f"- `brand_products.jsonl`: {len(bps)} hero products with brand prices ({len(bps) - usd} in CNY, {usd} in USD) "
+        "and their nicknames (`aliases`: \"stanley cup\", 冰霸杯, 小棕瓶, 神仙水, ...).",
         f"- `factories.jsonl`: {len(factories)} factories in {len(regions)} industrial belts; "
         f"{sum(1 for f in factories if f['endorsements'])} hold endorsements "
         f"({labels['same_foundry']} same_foundry, {labels['equal_quality']} equal_quality; "
