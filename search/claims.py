@@ -7,9 +7,10 @@ pages, share cards, the API and the CLI all call ``decide``. The rule
 
 1. a counterfeit (brand trademark words in the listing) is never compared: no label, no
    saving, flagged;
-2. the product must be of the brand product's category;
-3. a product that declares itself (``dupe_of``) a dupe of other brands' products only is
-   not compared with this brand's;
+2. the product must be of the brand product's category, and of its kind (see
+   ``comparability_problem``);
+3. a product that declares itself (``dupe_of``) a dupe of other brand products is
+   compared only with those;
 4. then it may carry the strongest label its factory holds for the brand product's brand
    with valid evidence today (``search.labels``), and a saving per price tier that is below
    the brand price, in a comparable currency and units (``search.prices``).
@@ -44,9 +45,15 @@ class Claim:
 NOTHING = Claim(SIMILAR, None, (), ("no brand product to compare with",))
 
 
-def comparability_problem(listing: Listing, bp: BrandProduct,
-                          brand_products: Mapping[str, BrandProduct]) -> str | None:
-    """Why ``listing`` may not be compared with ``bp`` at all (rules 1-3), or None."""
+def comparability_problem(listing: Listing, bp: BrandProduct, brand_products: Mapping[str, BrandProduct],
+                          kinds: Mapping[str, frozenset[str]] | None = None) -> str | None:
+    """Why ``listing`` may not be compared with ``bp`` at all (rules 1-3), or None.
+
+    Stricter than the category alone, since a catalog's categories are broad ("food"
+    holds nuts and jerky): a listing that declares brand products is compared only with
+    those; one that declares none must share a word of ``bp``'s kind (``kinds``: brand
+    product id -> the words of its titles that say which kind of product it is, see
+    ``search.understanding``), when both sides have words to compare."""
     if listing.counterfeit:
         words = ", ".join(sorted({w for _, w in listing.trademark_hits}))
         return f"counterfeit: the listing uses the trademark {words}"
@@ -55,15 +62,20 @@ def comparability_problem(listing: Listing, bp: BrandProduct,
     declared = [brand_products[d] for d in listing.product.dupe_of if d in brand_products]
     if declared and all(d.brand != bp.brand for d in declared):
         return "declared a dupe of another brand's product: " + ", ".join(d.id for d in declared)
+    if declared and bp.id not in {d.id for d in declared}:
+        return "declared a dupe of another product: " + ", ".join(d.id for d in declared if d.brand == bp.brand)
+    kind = (kinds or {}).get(bp.id)
+    if not declared and kind and listing.words and not kind & listing.words:
+        return f"another kind of product than {bp.id}"
     return None
 
 
 def decide(listing: Listing, bp: BrandProduct | None, today: dt.date, brand_products: Mapping[str, BrandProduct],
-           fx: Mapping[str, float] = DEFAULT_FX_TO_CNY) -> Claim:
+           fx: Mapping[str, float] = DEFAULT_FX_TO_CNY, kinds: Mapping[str, frozenset[str]] | None = None) -> Claim:
     """The claim ``listing`` may carry against ``bp`` today (see the module docstring)."""
     if bp is None:
         return NOTHING
-    problem = comparability_problem(listing, bp, brand_products)
+    problem = comparability_problem(listing, bp, brand_products, kinds)
     if problem is not None:
         return Claim(SIMILAR, None, (), (problem,))
     label, label_problem = label_for(listing.factory, bp.brand, today)

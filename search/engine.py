@@ -87,6 +87,9 @@ class QueryError(ValueError):
     """The request cannot be searched (no text and no photo, a crop outside the photo...)."""
 
 
+BRAND_PRODUCT_DEPTH = 50      # brand products compared with the query's text and photo (a named brand's among them)
+
+
 @dataclass
 class CatalogView:
     """Catalog-level data (brands, brand products and their vectors), decoded once per
@@ -100,6 +103,26 @@ class CatalogView:
     vectors: dict[str, dict[str, np.ndarray]]          # brand product id -> field -> vector
     anchors: OrderedDict[Any, "_Anchors"] = field(default_factory=OrderedDict)
     factories: dict[str, Any] = field(default_factory=dict)   # decoded factories of this generation
+    # Decoded candidates (listing, tokens) of this generation: the heads of searches for
+    # the same brand products repeat, and fetching and decoding them was a third of a search.
+    listings: OrderedDict[str, tuple[models.Listing, list[str]]] = field(default_factory=OrderedDict)
+    _matrices: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
+
+    def nearest_brand_products(self, name: str, vec: np.ndarray | None,
+                               k: int = BRAND_PRODUCT_DEPTH) -> list[tuple[str, float]]:
+        """(brand product id, cosine), best first: exact, over the brand products' own
+        vectors kept in memory (a few hundred; the store would read them from disk)."""
+        if vec is None:
+            return []
+        if name not in self._matrices:
+            ids = [i for i, v in self.vectors.items() if name in v]
+            self._matrices[name] = (ids, np.stack([self.vectors[i][name] for i in ids]) if ids else np.zeros((0, 1)))
+        ids, m = self._matrices[name]
+        if not ids or m.shape[1] != vec.shape[-1]:
+            return []
+        scores = m @ np.asarray(vec, dtype=np.float32)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(ids[i], float(scores[i])) for i in order]
 
 
 @dataclass(frozen=True)
@@ -109,10 +132,10 @@ class _Anchors:
     declared: frozenset[str]                           # doc ids declaring one of the anchors
 
 
-LOOKS_LIKE_MIN = 0.3          # below this a photo's neighbour is not worth naming
-BRAND_PRODUCT_DEPTH = 50      # brand products compared with the query's text and photo (a named brand's among them)
+LOOKS_LIKE_MIN = 0.45         # below this a photo's neighbour is not worth naming
 ANCHOR_DEPTH = 200            # declared / endorsed products fetched per anchor and field
 ANCHOR_CACHE = 256
+LISTING_CACHE = 20_000        # decoded listings kept per index generation
 ANCHOR_WEIGHT = 1.0           # each anchor list's weight in the fusion (the query's own lists sum to ~1-2)
 
 
@@ -205,11 +228,11 @@ class SearchEngine:
             own = [bp for bp in anchors if bp.category == listing.product.category]
             return max(own, key=lambda bp: (sims.get(bp.id, -1.0), -bp.price), default=None)
 
-        shown = (req.filters.category,) if req.filters.category else (res.categories if brand else ())
+        shown = (req.filters.category,) if req.filters.category else res.categories
         results = rank(cands, target=target, brand=brand, categories=shown,
                        brand_products=view.brand_products, closest=closest, today=today, cfg=cfg,
                        labels=req.filters.labels, declared=anchored.declared if anchored else frozenset(),
-                       claims=not res.unknown_brand, fx=self.fx)
+                       claims=not res.unknown_brand, fx=self.fx, kinds=view.understander.kinds)
         timings["rank"] = time.perf_counter() - t
         page = results[req.offset:req.offset + req.k]
         return SearchResponse(u, page, len(results), (time.perf_counter() - t0) * 1000,
@@ -220,11 +243,8 @@ class SearchEngine:
                     ivec: np.ndarray | None) -> Resolution:
         """What is meant: the brand product (or brand + categories), from the words, the
         photo and the text on it, against the catalog's brand products. Fills ``u``."""
-        bp_only = Filters(kind="brand_product")
-        dense = [(_record(h.id), h.score) for h in self.store.knn("text", qvec, BRAND_PRODUCT_DEPTH, bp_only)] \
-            if qvec is not None else []
-        near = [(_record(h.id), h.score) for h in self.store.knn("image", ivec, BRAND_PRODUCT_DEPTH, bp_only)] \
-            if ivec is not None else []
+        dense = view.nearest_brand_products("text", qvec)
+        near = view.nearest_brand_products("image", ivec)
         res = view.understander.understand(
             u.text, ocr_text=u.ocr_text, user_brand=req.brand, user_product=req.brand_product, dense=dense,
             image=near, known_word=lambda w: bool(self.store.bm25([w], 1, Filters())))
@@ -276,18 +296,37 @@ class SearchEngine:
         # Only the head of the fused list can reach the page (after the relevance gate,
         # counterfeits and grouping take their share), so only it is fetched.
         head = fused[:max(60, 3 * (req.k + req.offset))]
-        docs = {d.id: d for d in self.store.get([i for i, _ in head], vectors=False) if d is not None}
+        decoded = self._listings(view, [i for i, _ in head])
         raw = {k: {h.id: h.score for h in v} for k, v in lists.items()}
         qset = set(u.tokens)
         cands = []
         for doc_id, score in head:
-            d = docs.get(doc_id)
-            if d is None:
+            if doc_id not in decoded:
                 continue
+            listing, tokens = decoded[doc_id]
             signals = {k: raw[k][doc_id] for k in raw if doc_id in raw[k]}
-            listing = models.listing(d.source, view.guard.find, view.factories)
-            cands.append(Candidate(_record(doc_id), score, signals, listing, sorted(qset.intersection(d.tokens))))
+            cands.append(Candidate(_record(doc_id), score, signals, listing, sorted(qset.intersection(tokens))))
         return cands
+
+    def _listings(self, view: CatalogView, ids: list[str]) -> dict[str, tuple[models.Listing, list[str]]]:
+        """Documents decoded into listings (with their tokens), from the view's cache or the store."""
+        out: dict[str, tuple[models.Listing, list[str]]] = {}
+        with self._lock:
+            for i in ids:
+                hit = view.listings.get(i)
+                if hit is not None:
+                    out[i] = hit
+        missing = [i for i in ids if i not in out]
+        fetched = {}
+        for d in self.store.get(missing, vectors=False) if missing else ():
+            if d is not None:
+                fetched[d.id] = (models.listing(d.source, view.guard.find, view.factories, d.tokens), d.tokens)
+        out.update(fetched)
+        with self._lock:
+            view.listings.update(fetched)
+            while len(view.listings) > LISTING_CACHE:
+                view.listings.popitem(last=False)
+        return out
 
     def _anchors(self, view: CatalogView, anchors: list[BrandProduct], f: Filters, n: int) -> _Anchors:
         """The candidates found from the brand products themselves (see the module

@@ -37,7 +37,8 @@ KNOWN_BRANDS: tuple[tuple[str, ...], ...] = (
     ("Celine", "思琳"), ("Bottega Veneta",), ("Loewe", "罗意威"), ("Balenciaga", "巴黎世家"),
     ("Burberry", "博柏利"), ("Coach Handbags", "蔻驰", "coach bag"), ("Michael Kors",), ("Kate Spade",), ("Longchamp", "珑骧"),
     ("Miu Miu",), ("Fendi", "芬迪"), ("Versace", "范思哲"), ("Cartier", "卡地亚"), ("Tiffany", "蒂芙尼"),
-    ("Pandora Jewelry", "pandora bracelet", "潘多拉手链"), ("Swarovski", "施华洛世奇"), ("Rolex", "劳力士"), ("Omega Watches", "欧米茄"),
+    ("Pandora Jewelry", "pandora bracelet", "潘多拉手链"), ("Swarovski", "施华洛世奇"), ("Rolex", "劳力士"),
+    ("Omega Watches", "欧米茄"),
     ("Ray-Ban", "雷朋"), ("Gentle Monster", "젠틀몬스터"), ("GU", "ジーユー"), ("Bershka",),
     ("Pull&Bear",), ("Stradivarius",), ("Lacoste",), ("Fila", "斐乐"), ("MLB",),
     # beauty and skincare

@@ -27,6 +27,7 @@ class Listing:
     product: Product
     factory: Factory
     trademark_hits: tuple[tuple[str, str], ...] = ()
+    words: frozenset[str] = frozenset()     # its analysed words (what kind of product it is)
 
     @property
     def id(self) -> str:
@@ -37,17 +38,19 @@ class Listing:
         return bool(self.trademark_hits)
 
     @cached_property
-    def contents(self) -> Quantity | None:
-        """What its pack holds, as its attributes or titles state it."""
+    def contents(self) -> tuple[Quantity, ...]:
+        """What its pack holds, as its attributes and titles state it."""
         return of_listing(self.product.attributes, self.product.titles.values())
 
 
+# Stored sources were written from validated records (strings are strings), so decoding
+# copies rather than converts: it runs for every candidate of every search.
 def _texts(v: Any) -> dict[str, str]:
-    return {str(k): str(x) for k, x in v.items() if x} if isinstance(v, Mapping) else {}
+    return dict(v) if isinstance(v, dict) else {}
 
 
 def _strs(v: Any) -> tuple[str, ...]:
-    return tuple(str(x) for x in v if x) if isinstance(v, (list, tuple)) else ()
+    return tuple(v) if isinstance(v, list) else ()
 
 
 def _date(v: Any) -> dt.date | None:
@@ -102,10 +105,12 @@ def factory(src: Json) -> Factory:
 
 
 def listing(src: Json, find_trademarks: Callable[[Iterable[str]], list[tuple[str, str]]] | None = None,
-            factories: dict[str, Factory] | None = None) -> Listing:
+            factories: dict[str, Factory] | None = None, words: Iterable[str] = ()) -> Listing:
     """A stored product. Its trademark words were found by the indexer; a document written
     before it did that is checked with ``find_trademarks``. ``factories`` caches decoded
-    factories by id (every product of a factory carries the same copy of it)."""
+    factories by id (every product of a factory carries the same copy of it); ``words``
+    are its analysed words (``IndexDoc.tokens``: titles, attributes, the start of the
+    description), for the claim rule's kind of product."""
     tiers = tuple(PriceTier(int(t["min_qty"]), float(t["price"])) for t in src.get("price_tiers") or ())
     product = Product(id=src["id"], factory=(src.get("factory") or {}).get("id") or "",
                       titles=_texts(src.get("titles")), category=src.get("category") or "",
@@ -117,9 +122,9 @@ def listing(src: Json, find_trademarks: Callable[[Iterable[str]], list[tuple[str
         raw = find_trademarks(product.titles.values())
     hits = tuple((str(b), str(w)) for b, w in raw or ())
     fsrc = src.get("factory") or {}
-    if factories is None:
-        return Listing(product, factory(fsrc), hits)
-    f = factories.get(product.factory)
+    f = factories.get(product.factory) if factories is not None else None
     if f is None:
-        f = factories[product.factory] = factory(fsrc)
-    return Listing(product, f, hits)
+        f = factory(fsrc)
+        if factories is not None:
+            factories[product.factory] = f
+    return Listing(product, f, hits, frozenset(words))

@@ -53,13 +53,17 @@ def ratio_text(ratio: float) -> str:
 
 
 def tier_savings(tiers: Sequence[PriceTier], currency: str, brand_price: float, brand_currency: str,
-                 fx: Mapping[str, float] = DEFAULT_FX_TO_CNY, *, contents: Quantity | None = None,
+                 fx: Mapping[str, float] = DEFAULT_FX_TO_CNY, *, contents: Sequence[Quantity] = (),
                  brand_contents: Quantity | None = None) -> tuple[list[TierSaving], str | None]:
-    """The savings per tier, and why there is none when the list is empty."""
+    """The savings per tier, and why there is none when the list is empty. ``contents``:
+    every net content the listing states; the least favourable comparable one counts."""
     if brand_price <= 0:
         return [], "no brand price"
-    units = comparable(contents, brand_contents) if contents and brand_contents else None
-    per_unit = units[1] / units[0] if units and units[0] > 0 else None   # brand contents / ours
+    factors = [units[1] / units[0] for q in contents
+               if brand_contents and (units := comparable(q, brand_contents)) and units[0] > 0]
+    per_unit = max(factors) if factors else None          # brand contents / ours
+    if per_unit is None and brand_contents is not None and brand_contents.sold_by_it:
+        return [], "the listing does not say how much it holds"
     out: list[TierSaving] = []
     why = None
     for t in tiers:

@@ -2,7 +2,8 @@
 "12 rolls", "230ml", "10枚装".
 
 Used so that a saving is stated in comparable units: a 1.13 kg jar of nuts against a
-750 g brand pack is compared per gram as well as per item (``search.prices``).
+750 g brand pack is compared per gram as well as per item (``search.prices``). Goods sold
+by weight or count (food, paper) are compared only when both sides state them.
 """
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ class Quantity:
     amount: float          # in the dimension's base unit (g, ml, items; oz as oz)
     dimension: str         # mass | volume | count | oz
 
+    @property
+    def sold_by_it(self) -> bool:
+        """A brand product sold by weight or count (750 g of nuts, 24 packs of tissues)
+        is only comparable with listings that say how much they hold; a volume may be a
+        capacity (a 2 L blender, a 40 oz tumbler) and is not required."""
+        return self.dimension in ("mass", "count")
+
 
 def parse(text: str) -> Quantity | None:
     """The first net content stated in ``text``, mass or volume before counts
@@ -56,16 +64,19 @@ def parse(text: str) -> Quantity | None:
     return next((q for q in found if q.dimension != "count"), found[0])
 
 
-def of_listing(attributes: Mapping[str, str], titles: Iterable[str]) -> Quantity | None:
-    """A factory listing's net content: from the attributes that state it, else its titles."""
+def of_listing(attributes: Mapping[str, str], titles: Iterable[str]) -> tuple[Quantity, ...]:
+    """Every net content a factory listing states, in the attributes that state one and in
+    its titles (they do not always agree: a saving is then judged on the least favourable)."""
+    found: list[Quantity] = []
     for key in NET_CONTENT_KEYS:
         if key in attributes:
             q = parse(attributes[key])
             if q is None and key in ("pack", "count"):
                 q = parse(f"{attributes[key]} pcs")
             if q is not None:
-                return q
-    return of_titles(titles)
+                found.append(q)
+    found += [q for t in titles if (q := parse(t)) is not None]
+    return tuple(dict.fromkeys(found))
 
 
 def of_titles(titles: Iterable[str]) -> Quantity | None:

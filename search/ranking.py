@@ -89,7 +89,8 @@ def rank(cands: Sequence[Candidate], *, target: BrandProduct | None, brand: str 
          categories: Sequence[str] = (), labels: Sequence[str] = (),
          closest: Callable[[Listing], BrandProduct | None] | None = None,
          declared: frozenset[str] | set[str] = frozenset(), claims: bool = True,
-         fx: Mapping[str, float] = DEFAULT_FX_TO_CNY) -> list[Result]:
+         fx: Mapping[str, float] = DEFAULT_FX_TO_CNY, kinds: Mapping[str, frozenset[str]] | None = None
+         ) -> list[Result]:
     """Rank candidates (already fused, best first) as dupes. See the module docstring.
     ``declared`` holds record ids of listings that declare the target; ``claims=False``
     (a brand the catalog does not carry) compares nothing with anything."""
@@ -101,7 +102,7 @@ def rank(cands: Sequence[Candidate], *, target: BrandProduct | None, brand: str 
         ref = reference(c.listing, target, brand_products, brand) if claims else None
         if ref is None and claims and brand is not None and closest is not None:
             ref = closest(c.listing)
-        claim = decide(c.listing, ref, today, brand_products, fx)
+        claim = decide(c.listing, ref, today, brand_products, fx, kinds)
         if labels and claim.label.type not in labels:
             continue
         is_declared = c.id in declared_ids

@@ -40,7 +40,8 @@ def brand_product_json(bp: BrandProduct, lang: str) -> dict[str, Any]:
             "aliases": list(bp.aliases)}
 
 
-def product_hit_json(h: ProductHit | None, brand_products: Mapping[str, BrandProduct], lang: str) -> dict[str, Any] | None:
+def product_hit_json(h: ProductHit | None, brand_products: Mapping[str, BrandProduct],
+                     lang: str) -> dict[str, Any] | None:
     if h is None or h.id not in brand_products:
         return None
     return {**brand_product_json(brand_products[h.id], lang), "how": h.how, "confidence": h.confidence}
@@ -81,8 +82,12 @@ def result_json(r: Result, lang: str = "en") -> dict[str, Any]:
     return {
         **listing_json(r.listing, lang), **claim_json(r.claim, lang),
         "declared": r.declared, "why": r.why, "score": round(r.score, 4),
-        "more": [{"id": m.id, "title": pick_title(m.listing.product.titles, lang), "titles": dict(m.listing.product.titles),
-                  "score": round(m.score, 4), "min_price": m.listing.product.min_price, "label": m.label.type}
+        "more": [{"id": m.id, "title": pick_title(m.listing.product.titles, lang),
+                  "titles": dict(m.listing.product.titles), "score": round(m.score, 4),
+                  "min_price": m.listing.product.min_price,
+                  # each collapsed listing's own claim, and the brand product it is about
+                  "label": label_json(m.label), "replaces": m.claim.against.id if m.claim.against else None,
+                  "savings": [dataclasses.asdict(s) for s in m.claim.savings]}
                  for m in r.more],
     }
 

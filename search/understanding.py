@@ -51,6 +51,7 @@ WORDS_STRONG = 0.7      # a brand product found by its distinctive words scores 
 DENSE_NO_BRAND = 0.70   # text similarity that names a brand product when no brand was named
 DENSE_IN_BRAND = 0.30   # ... when its brand was named (then it chooses among the brand's products)
 KIND_VOTE = 0.5         # a vote this strong for another kind of product overrules that choice
+CATEGORY_VOTE = 0.6     # without a brand, a query this much about one category's words stays in it
 IMAGE_MIN = 0.55        # image similarity that names a brand product
 IMAGE_IN_BRAND = 0.30   # ... among the products of a brand named by the words or the photo's text
 COMMIT = 0.5            # a brand product is the target from this score
@@ -66,7 +67,7 @@ class ProductHit:
     id: str
     brand: str
     category: str
-    how: str              # user | alias | words | text | image | ocr | only
+    how: str              # user | alias | words | kind | text | image | ocr | only
     confidence: float
 
 
@@ -113,7 +114,8 @@ class Understander:
         self.brands, self.products, self.analyzer = brands, products, analyzer
         self.detector = BrandDetector(brands.values())
         self.nicknames = NameMatcher({bp.id: bp.aliases for bp in products.values() if bp.aliases})
-        self.known = NameMatcher({k[0]: k for k in KNOWN_BRANDS})
+        self._known_names = {k[0]: k for k in KNOWN_BRANDS}
+        self.known = NameMatcher(self._known_names)
         most = min(LISTING_DF_MAX, int(n_listings * LISTING_SHARE_MAX))
 
         def rare(t: str) -> bool:       # (nearly) no factory listing uses the word
@@ -143,6 +145,8 @@ class Understander:
         # names most completely ("align" -> Align, not Align Mini-Flare).
         titles = {bp.id: set(analyzer.tokens_many(bp.titles.values())) for bp in products.values()}
         self._own = {i: sum(self._idf[t] for t in toks & titles[i]) for i, toks in self._tokens.items()}
+        self.kinds = _kind_words(products, {i: toks & titles[i] for i, toks in self._tokens.items()},
+                                 lambda t: not rare(t))
 
     # -- pieces ------------------------------------------------------------------------
     def product_words(self, text: str, brands: Iterable[str] = ()) -> list[str]:
@@ -246,8 +250,16 @@ class Understander:
                 r.alternatives = [self._hit(i, e) for i, e in ranked[:3]
                                   if self.products[i].brand == hits[0].brand and e.score >= 0.3]
             r.categories = cats
+        elif word_hits:
+            # No brand: a query whose words are mostly those of one kind of product
+            # ("保温杯 吸管") stays in that category.
+            lexical = self.category_votes(word_hits, ())
+            top = max(lexical.items(), key=lambda kv: kv[1])
+            if top[1] >= CATEGORY_VOTE and all(v < top[1] - 0.2 for c, v in lexical.items() if c != top[0]):
+                r.categories = (top[0],)
         r.brand, r.other_brands = (hits[0], hits[1:]) if hits else (None, [])
-        if r.brand is None and r.product is None and text:
+        # "No dupes of X" is said by a catalog of dupes: one with brand products.
+        if r.brand is None and r.product is None and text and self.products:
             r.unknown_brand = self._unknown(text, known_word, any(c >= SUBJECT_CLOSE for _, c in dense))
         return r
 
@@ -290,7 +302,7 @@ class Understander:
             if distinct:
                 add(bp_id, WORDS_STRONG + (1 - WORDS_STRONG) * share, "words")
             elif in_brand:
-                add(bp_id, 0.45 + 0.4 * share, "words")
+                add(bp_id, 0.45 + 0.4 * share, "kind")
         named = set(brand_ids)
         in_brand = [(i, c) for i, c in dense if self.products[i].brand in named]
         if words and in_brand and in_brand[0][1] >= DENSE_IN_BRAND and self._kind_fits(in_brand[0][0], votes):
@@ -340,11 +352,13 @@ class Understander:
         the subject of "X dupe" when X's words are unknown to the catalog and the query is
         not close to one of its brand products ("ap pro2 平替" is a way to write AirPods)."""
         for hit in self.known.find(text, fuzzy=False, sound=False):
-            # A catalog whose listings use the name (a general product catalog, not
-            # brand-free factory listings) carries that brand in its own way.
-            words = [w for w in self.analyzer.tokens(hit.matched) if not w.isdigit()]
-            if known_word is not None and words and all(known_word(w) for w in words):
-                continue
+            # A catalog whose listings use one of its names, in any language (a general
+            # product catalog, not brand-free factory listings), carries that brand in its
+            # own way.
+            if known_word is not None and any(
+                    (words := [w for w in self.analyzer.tokens(name) if not w.isdigit()])
+                    and all(known_word(w) for w in words) for name in self._known_names[hit.brand]):
+                return None
             # as the user wrote it when it is not in Latin letters (名创优品), else its name
             return hit.name if hit.matched.isascii() else hit.matched
         subject = intent_subject(text)
@@ -362,3 +376,33 @@ def _name_like(word: str) -> bool:
     if any(c.isdigit() for c in word):
         return False
     return len(word) >= (2 if is_cjk(word) else 3)
+
+
+def _kind_words(products: Mapping[str, BrandProduct], words: Mapping[str, set[str]],
+                listings_use: Callable[[str], bool]) -> dict[str, frozenset[str]]:
+    """The words of each brand product's titles that say which kind of product it is
+    within its category: words factory listings use too, not numbers or units, and not
+    the category's own (its name's, or shared by every brand product of it: "toothbrush",
+    "口红"). "Mixed nuts" against "Swiss roll"; "hardshell" against "parka"."""
+    by_cat: dict[str, list[str]] = {}
+    for bp in products.values():
+        by_cat.setdefault(bp.category, []).append(bp.id)
+    out: dict[str, frozenset[str]] = {}
+    for cat, ids in by_cat.items():
+        # the category's own words: its name's, and those every brand product of it has
+        common = set(re.findall(r"[^\W_]+", cat.lower()))
+        if len(ids) > 1:
+            common |= set.intersection(*(words[i] for i in ids))
+        for i in ids:
+            out[i] = frozenset(t for t in words[i] - common if _kind_like(t) and listings_use(t))
+    return out
+
+
+# Units and one-character words that say nothing of the kind of product.
+_NOT_KIND = frozenset("oz ml kg mg lb cm mm pcs pc packs pack rolls sheets inch 装 包 枚 盒 层 水 露 真 易 微 浅 领 的 款".split())
+
+
+def _kind_like(t: str) -> bool:
+    if t in _NOT_KIND or any(c.isdigit() for c in t):
+        return False
+    return len(t) >= (1 if is_cjk(t) else 3)

@@ -63,7 +63,8 @@ def test_undeclared_and_mixed_declarations_are_compared():
 
 def test_savings_need_a_lower_price_and_a_known_currency():
     c = decide(listing(price=900), BPS["align"], TODAY, BPS)
-    assert c.label.type == "same_foundry" and c.savings == () and c.problems == ("no saving: not below the brand price",)
+    assert c.label.type == "same_foundry" and c.savings == ()
+    assert c.problems == ("no saving: not below the brand price",)
     c = decide(listing(currency="XYZ"), BPS["align"], TODAY, BPS)
     assert c.savings == () and "no exchange rate between XYZ and CNY" in c.problems[0]
     # USD brand price, CNY listing: converted with the stated table
@@ -78,7 +79,42 @@ def test_savings_compare_net_contents():
                   BPS).savings[0].ratio == 0.6
     # a 250 g bag for 50 is cheaper per item but dearer per gram: no saving
     c = decide(listing(**nuts, price=50, attributes={"spec": "250 g bag"}), BPS["nuts"], TODAY, BPS)
-    assert c.savings == () and c.problems == ("no endorsement for club", "no saving: not below the brand price per unit")
+    assert c.savings == ()
+    assert c.problems == ("no endorsement for club", "no saving: not below the brand price per unit")
+
+
+def test_savings_take_the_least_favourable_stated_contents_and_need_them_for_goods_sold_by_weight():
+    cream = models.brand_product({"id": "cream", "brand": "lulu", "category": "skincare", "price": 600,
+                                  "currency": "CNY", "titles": {"en": "Cream 60 ml"}})
+    bps = {**BPS, "cream": cream}
+    x = listing(category="skincare", dupe_of=("cream",), price=60, attributes={"volume": "60 ml"},
+                title="face cream, 30 ml")
+    assert decide(x, cream, TODAY, bps).savings[0].ratio == 0.2          # per ml of the 30 ml it says too
+    nuts = listing(category="food", dupe_of=("nuts",), endorsements=(), price=20, title="mixed nuts")
+    c = decide(nuts, BPS["nuts"], TODAY, BPS)
+    assert c.savings == () and c.problems[-1] == "no saving: the listing does not say how much it holds"
+
+
+def test_a_listing_is_compared_only_with_what_it_declares_or_its_kind():
+    quencher = models.brand_product({"id": "quencher", "brand": "lulu", "category": "leggings", "price": 300,
+                                     "currency": "CNY", "titles": {"en": "Quencher"}})
+    bps = {**BPS, "quencher": quencher}
+    sibling = listing(dupe_of=("quencher",))          # declares another product of the brand
+    assert decide(sibling, BPS["align"], TODAY, bps).problems == ("declared a dupe of another product: quencher",)
+    assert decide(sibling, quencher, TODAY, bps).comparable
+    kinds = {"align": frozenset({"yoga", "瑜伽"})}
+    plain = models.listing({**_raw(), "titles": {"en": "running shorts"}, "dupe_of": []},
+                           words=["running", "shorts"])
+    assert decide(plain, BPS["align"], TODAY, bps, kinds=kinds).problems == ("another kind of product than align",)
+    yoga = models.listing({**_raw(), "titles": {"en": "yoga leggings"}, "dupe_of": []}, words=["yoga", "leggings"])
+    assert decide(yoga, BPS["align"], TODAY, bps, kinds=kinds).label.type == "same_foundry"
+    # without kind words (or words of the listing) the category decides
+    assert decide(plain, BPS["align"], TODAY, bps).comparable
+
+
+def _raw() -> dict:
+    return {"id": "p", "category": "leggings", "price_tiers": [{"min_qty": 1, "price": 85}], "currency": "CNY",
+            "moq": 1, "factory": {"id": "f", "names": {"en": "f"}, "endorsements": [GOOD]}}
 
 
 def test_expired_label_is_similar_with_the_reason():
@@ -109,7 +145,9 @@ def test_text_without_net_contents(text):
 
 
 def test_contents_come_from_pack_attributes_not_the_products_own_weight():
-    assert of_listing({"weight": "380 g", "pack": "24"}, ["down jacket"]) == Quantity(24, "count")
-    assert of_listing({"weight": "380 g"}, ["down jacket"]) is None
+    assert of_listing({"weight": "380 g", "pack": "24"}, ["down jacket"]) == (Quantity(24, "count"),)
+    assert of_listing({"weight": "380 g"}, ["down jacket"]) == ()
+    # attribute and title disagree: both are kept (the saving takes the least favourable)
+    assert of_listing({"volume": "60 ml"}, ["face cream, 30 ml"]) == (Quantity(60, "volume"), Quantity(30, "volume"))
     assert comparable(Quantity(40, "oz"), Quantity(887, "volume")) == pytest.approx((40 * 29.57, 887))
     assert comparable(Quantity(30, "volume"), Quantity(10, "count")) is None

@@ -122,14 +122,21 @@ def test_savings_only_below_the_brand_price():
 def test_savings_are_compared_per_unit_when_packs_differ():
     from search.quantity import parse
     # 1.13 kg for 60 against 750 g for 100: 0.6 per pack, but 0.4 per gram -> the larger one
-    s, _ = tier_savings([PriceTier(1, 60)], "CNY", 100.0, "CNY", contents=parse("1.13 kg"), brand_contents=parse("750 g"))
+    s, _ = tier_savings([PriceTier(1, 60)], "CNY", 100.0, "CNY", contents=[parse("1.13 kg")],
+                        brand_contents=parse("750 g"))
     assert (s[0].ratio, s[0].basis) == (0.6, "item")
     # 250 g for 50 against 750 g for 100: 0.5 per pack, but 1.5 per gram -> no saving
-    assert tier_savings([PriceTier(1, 50)], "CNY", 100.0, "CNY", contents=parse("250 g"),
+    assert tier_savings([PriceTier(1, 50)], "CNY", 100.0, "CNY", contents=[parse("250 g")],
                         brand_contents=parse("750 g")) == ([], "not below the brand price per unit")
     # different things measured (ml against pieces): per item only
-    s, _ = tier_savings([PriceTier(1, 50)], "CNY", 100.0, "CNY", contents=parse("30 ml"), brand_contents=parse("10 pcs"))
-    assert (s[0].ratio, s[0].basis) == (0.5, "item")
+    s, why = tier_savings([PriceTier(1, 50)], "CNY", 100.0, "CNY", contents=[parse("30 ml")],
+                          brand_contents=parse("10 pcs"))
+    assert s == [] and why == "the listing does not say how much it holds"     # sold by count: must say
+    s, _ = tier_savings([PriceTier(1, 50)], "CNY", 100.0, "CNY", contents=[parse("1200 ml")],
+                        brand_contents=parse("40 oz"))
+    assert (s[0].ratio, s[0].basis) == (0.5, "item")            # 1.2 L against 40 fl oz: per item is larger
+    s, _ = tier_savings([PriceTier(1, 50)], "CNY", 100.0, "CNY", contents=[], brand_contents=parse("2.0 L"))
+    assert (s[0].ratio, s[0].basis) == (0.5, "item")            # a capacity need not be stated
 
 
 def _listing(pid, endorsements=(), *, title="yoga leggings", dupe_of=("bp1",), category="leggings", price=85.0,

@@ -41,7 +41,7 @@ PRODUCTS = {p["id"]: models.brand_product(p) for p in [
 ]}
 # Words factory listings use a lot (they never carry brand or product-line words).
 LISTING_WORDS = {"leggings", "high", "rise", "highrise", "tumbler", "瑜伽", "裤", "高腰", "口红", "lipstick", "serum",
-                 "pant", "tight", "吸管", "保温杯", "parka", "straw", "flip", "40", "oz", "40oz", "精华"}
+                 "pant", "tight", "吸管", "保温", "保温杯", "parka", "straw", "flip", "40", "oz", "40oz", "精华"}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def known_word(w: str) -> bool:
     ("露露乐蒙 align", "align", "words"),          # Align, not Align Mini-Flare: the query names it completely
     ("lululemon align flare dupe", "flare", "words"),
     ("quencher", "quencher", "words"),              # a bare product line names its brand too
-    ("雅诗兰黛 口红 平替", "pure-color", "words"),   # brand + kind of product -> that product of the brand
+    ("雅诗兰黛 口红 平替", "pure-color", "kind"),    # brand + kind of product -> that product of the brand
     ("stanley iceflow", "iceflow", "words"),
 ])
 def test_a_query_resolves_to_the_brand_product_it_names(u, q, product, how):
@@ -153,10 +153,16 @@ def test_a_brand_the_listings_name_is_not_unknown(u):
     # a general product catalog (listings with brand names): "Samsung" is in it
     assert u.understand("samsung 55 inch tv", known_word=lambda w: True).unknown_brand is None
     assert u.understand("samsung 55 inch tv", known_word=known_word).unknown_brand == "Samsung"
+    # ...in any of its names: 小米 asked, "xiaomi" in the listings
+    assert u.understand("小米手机 平替", known_word=lambda w: w == "xiaomi").unknown_brand is None
+    # a catalog without brand products says nothing about brands
+    bare = Understander({}, {}, u.analyzer)
+    assert bare.understand("nike dupe", known_word=known_word).unknown_brand is None
 
 
 @pytest.mark.parametrize("q, subject", [
-    ("nike air force 1 dupe", "nike air force 1"), ("dupe for charlotte tilbury pillow talk", "charlotte tilbury pillow talk"),
+    ("nike air force 1 dupe", "nike air force 1"),
+    ("dupe for charlotte tilbury pillow talk", "charlotte tilbury pillow talk"),
     ("zara 平替 推荐", "zara"), ("аналог скимс", "скимс"), ("alternativa a stanley quencher", "stanley quencher"),
     ("lululemon", None),
 ])
@@ -179,3 +185,9 @@ def test_name_matcher_whole_words_fuzzy_and_chinese():
     assert m.find("LuluLemon")[0].brand == "lulu" and m.find("lulu lemon")[0].how == "alias"
     fuzzy = m.find("lululemom leggings")
     assert fuzzy[0].brand == "lulu" and fuzzy[0].how == "fuzzy" and fuzzy[0].confidence < 1
+
+
+def test_generic_words_of_one_kind_keep_the_search_in_its_category(u):
+    r = u.understand("吸管 保温杯", known_word=known_word)
+    assert r.brand is None and r.product is None and r.categories == ("tumbler",)
+    assert u.understand("straw leggings", known_word=known_word).categories == ()     # two kinds: no category

@@ -185,7 +185,9 @@ SCHEMAS: dict[str, Any] = {
             "dupe_of": {"type": "array", "items": {"type": "string"}},
             "score": {"type": "number"},
             "counterfeit": {"type": "array", "items": {"type": "object", "required": ["brand", "word"]}},
-            "more": {"type": "array", "items": {"type": "object", "required": ["id"]}},
+            "more": {"type": "array", "description": "Other listings of the same factory, each with its own "
+                     "claim (`label`, `replaces`: the brand product it is about, `savings`)",
+                     "items": {"type": "object", "required": ["id", "label", "replaces", "savings"]}},
             "card_url": {"type": "string", "description": "Share card PNG: brand product vs. this dupe"},
         },
     },

@@ -171,14 +171,15 @@ def listing(product_id: str) -> models.Listing:
     doc = guarded(lambda: eng.store.get([f"product:{product_id}"], vectors=False)[0])
     if doc is None:
         raise ApiError(404, "not_found", f"no product with id {product_id[:60]!r}", "id")
-    return guarded(lambda: models.listing(doc.source, eng.view().guard.find))
+    view = guarded(eng.view)
+    return models.listing(doc.source, view.guard.find, words=doc.tokens)
 
 
 def claim_for(x: models.Listing, bp: BrandProduct, today: dt.date | None = None) -> Claim:
     """The claim rule (``search.claims``) for one listing against one brand product today."""
     eng = engine()
     view = guarded(eng.view)
-    return decide(x, bp, today or eng.today(), view.brand_products, eng.fx)
+    return decide(x, bp, today or eng.today(), view.brand_products, eng.fx, view.understander.kinds)
 
 
 def product_json(product_id: str, lang: str, today: dt.date | None = None) -> dict[str, Any]:
