@@ -33,6 +33,7 @@ import io
 import json
 import math
 import re
+import shutil
 import sys
 import time
 import unicodedata
@@ -453,7 +454,7 @@ _OTHER_SCRIPTS = re.compile("[\u0370-\u04ff\u0590-\u06ff\u0e00-\u0e7f\u3040-\u30
 
 
 def without_other_script_aliases(seeds: Path, out: Path) -> Path:
-    """A copy of the catalog (images linked) whose brand and brand-product aliases written
+    """A copy of the catalog whose brand and brand-product aliases written
     in scripts other than Latin and Chinese are removed: what the engine understands of
     룰루레몬 or ルルレモン without a catalog that spells them out."""
     out.mkdir(parents=True, exist_ok=True)
@@ -466,7 +467,8 @@ def without_other_script_aliases(seeds: Path, out: Path) -> Path:
             lines = [json.dumps(r, ensure_ascii=False) for r in recs]
         (out / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     if not (out / "images").exists():
-        (out / "images").symlink_to((seeds / "images").resolve())
+        # copied, not linked: the indexer refuses image paths that lead out of the catalog
+        shutil.copytree(seeds / "images", out / "images")
     return out
 
 
@@ -482,9 +484,8 @@ def build_app(seeds: Path, work: Path):
     work.mkdir(parents=True, exist_ok=True)
     text, image = text_embedder("use"), image_embedder("effnet-sscd")
     store = EmbeddedStore(work / "index")
-    t0 = time.perf_counter()
     report = Indexer(store, text, image).run(seeds)
-    print(f"index: {report} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    print(f"index: {report.summary()}", file=sys.stderr)
     engine = SearchEngine(store, text, image, OcrReader(), today=lambda: TODAY)
     return create_app({"ENGINE": engine, "TESTING": True, "ANON_RATE_LIMIT_PER_MIN": 10**9,
                        "PAGE_RATE_LIMIT_PER_MIN": 10**9, "CATALOG_DIR": str(seeds),
