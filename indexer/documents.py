@@ -12,10 +12,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from indexer.catalog.records import Brand, BrandProduct, Catalog, Factory, Product, to_json
+from indexer.catalog.records import (
+    Brand,
+    BrandProduct,
+    Catalog,
+    Factory,
+    Product,
+    to_json,
+)
 from search.analysis import Analyzer, alias_map
 from search.labels import TrademarkGuard
 from search.store.base import IndexDoc
+from search.store.schema import doc_id, label_key
 
 ANALYSIS_VERSION = "5"
 # BM25 runs on one token field, so field weights are expressed by repetition (BM25F with
@@ -25,11 +33,6 @@ ANALYSIS_VERSION = "5"
 # titles-only and full descriptions across the sets.
 TITLE_WEIGHT = 2
 DESCRIPTION_TOKENS = 30
-
-
-def doc_id(kind: str, record_id: str) -> str:
-    """Document ids are namespaced by kind, so a product and a brand product may share an id."""
-    return f"{kind}:{record_id}"
 
 
 # One encoder for every hash (json.dumps with options builds a new one per call); the
@@ -85,7 +88,7 @@ def endorsement_labels(f: Factory) -> list[str]:
     """The factory's endorsements that carry evidence, each as its type and as its type
     scoped by brand (``"same_foundry"``, ``"same_foundry:lululemon"``), sorted and distinct:
     what ``Filters.labels`` matches. Expiry is judged at query time, not here."""
-    return sorted({label for e in f.endorsements if e.evidence for label in (e.type, f"{e.type}:{e.brand}")})
+    return sorted({label for e in f.endorsements if e.evidence for label in (e.type, label_key(e.type, e.brand))})
 
 
 def plan_product(p: Product, cat: Catalog, analyzer: Analyzer, guard: TrademarkGuard) -> DocPlan:

@@ -27,14 +27,14 @@ from search.analysis import Analyzer, alias_map
 from search.brands import BrandHit
 from search.fusion import has_model_number, lexical_weight, rrf, zscore_fusion
 from search.labels import TrademarkGuard
-from search.prices import DEFAULT_FX_TO_CNY, FX_BASE
+from search.prices import DEFAULT_FX_TO_CNY
 from search.ranking import UNKNOWN_BRAND, Candidate, RankingConfig, Result, rank
-from search.records import Brand, BrandProduct
+from search.records import ENDORSEMENT_TYPES, Brand, BrandProduct
 from search.store.base import Filters, Hit, Store
-from search.understanding import LISTING_DF_MAX, ProductHit, Resolution, Understander
+from search.store.schema import doc_id, label_key, record_id
+from search.understanding import IMAGE_MIN, LISTING_DF_MAX, ProductHit, Resolution, Understander
 
 Mode = Literal["hybrid", "bm25", "dense"]
-ENDORSEMENT_LABELS = ("same_foundry", "equal_quality")
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,8 @@ class SearchResponse:
     total: int
     took_ms: float
     timings: dict[str, float] = field(default_factory=dict)
-    brand_products: Mapping[str, BrandProduct] = field(default_factory=dict)
-    brands: Mapping[str, Brand] = field(default_factory=dict)
-    fx: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FX_TO_CNY))
-    today: dt.date | None = None
+    brand_products: Mapping[str, BrandProduct] = field(default_factory=dict)   # what understood names
+    fx: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FX_TO_CNY))   # the rates claims used
 
 
 class QueryError(ValueError):
@@ -128,14 +126,14 @@ class CatalogView:
 @dataclass(frozen=True)
 class _Anchors:
     lists: dict[str, list[Hit]]                        # "anchor_text", "anchor_image"
-    nearest: dict[str, dict[str, float]]               # doc id -> brand product id -> similarity
-    declared: frozenset[str]                           # doc ids declaring one of the anchors
+    nearest: dict[str, dict[str, float]]               # record id -> brand product id -> similarity
+    declared: frozenset[str]                           # record ids of listings declaring one of the anchors
 
 
-LOOKS_LIKE_MIN = 0.45         # below this a photo's neighbour is not worth naming
 ANCHOR_DEPTH = 200            # declared / endorsed products fetched per anchor and field
 ANCHOR_CACHE = 256
 LISTING_CACHE = 20_000        # decoded listings kept per index generation
+COUNTS_KEPT_S = 60.0          # word counts in listings reused across generations for this long
 ANCHOR_WEIGHT = 1.0           # each anchor list's weight in the fusion (the query's own lists sum to ~1-2)
 
 
@@ -149,6 +147,11 @@ class SearchEngine:
         self.fx = dict(fx)
         self._view: CatalogView | None = None
         self._lock = threading.Lock()
+        # In how many listings a word occurs (counted up to LISTING_DF_MAX + 1), for the
+        # understanding of each index generation: kept across generations for a while,
+        # since a reindex writes a new generation every batch and the counts barely move.
+        self._counts: dict[str, int] = {}
+        self._counts_since = time.monotonic()
         models_ = {"text": text.model_id}
         if image is not None:
             models_["image"] = image.model_id
@@ -164,16 +167,22 @@ class SearchEngine:
                 analyzer = Analyzer(alias_map({"id": b.id, "names": b.names, "aliases": b.aliases,
                                                "trademarks": b.trademarks} for b in brands.values()))
                 vectors: dict[str, dict[str, np.ndarray]] = {}
-                for d in self.store.get([f"brand_product:{i}" for i in bps]):
+                for d in self.store.get([doc_id("brand_product", i) for i in bps]):
                     if d is not None:
                         vectors[d.source["id"]] = {f: v for f, v in (("text", d.text_vector), ("image", d.image_vector))
                                                    if v is not None}
-                understander = Understander(brands, bps, analyzer,
-                                            lambda t: len(self.store.bm25([t], LISTING_DF_MAX + 1, Filters())),
-                                            self.store.info().count)
+                understander = Understander(brands, bps, analyzer, self._listings_with, self.store.info().count)
                 self._view = CatalogView(gen, analyzer, TrademarkGuard({b: b_.trademarks for b, b_ in brands.items()}),
                                          brands, bps, understander, vectors)
             return self._view
+
+    def _listings_with(self, token: str) -> int:
+        if time.monotonic() - self._counts_since > COUNTS_KEPT_S:
+            self._counts, self._counts_since = {}, time.monotonic()
+        n = self._counts.get(token)
+        if n is None:
+            n = self._counts[token] = len(self.store.bm25([token], LISTING_DF_MAX + 1, Filters()))
+        return n
 
     # -- the search path -------------------------------------------------------------------
     def search(self, req: SearchRequest) -> SearchResponse:
@@ -224,7 +233,7 @@ class SearchEngine:
 
         def closest(listing: models.Listing) -> BrandProduct | None:
             """With only a brand understood: the listing's nearest product of the brand."""
-            sims = nearest.get(f"product:{listing.id}", {})
+            sims = nearest.get(listing.id, {})
             own = [bp for bp in anchors if bp.category == listing.product.category]
             return max(own, key=lambda bp: (sims.get(bp.id, -1.0), -bp.price), default=None)
 
@@ -237,7 +246,7 @@ class SearchEngine:
         page = results[req.offset:req.offset + req.k]
         return SearchResponse(u, page, len(results), (time.perf_counter() - t0) * 1000,
                               {k: round(v * 1000, 2) for k, v in timings.items()},
-                              view.brand_products, view.brands, self.fx, today)
+                              view.brand_products, self.fx)
 
     def _understand(self, view: CatalogView, req: SearchRequest, u: Understanding, qvec: np.ndarray | None,
                     ivec: np.ndarray | None) -> Resolution:
@@ -250,8 +259,13 @@ class SearchEngine:
             image=near, known_word=lambda w: bool(self.store.bm25([w], 1, Filters())))
         u.brand, u.other_brands, u.brand_product = res.brand, res.other_brands, res.product
         u.alternatives, u.categories, u.unknown_brand = res.alternatives, res.categories, res.unknown_brand
-        u.looks_like = [ProductHit(i, view.brand_products[i].brand, view.brand_products[i].category, "image",
-                                   round(s, 3)) for i, s in near[:3] if s >= LOOKS_LIKE_MIN]
+        # "Looks like": what the photo alone would name (a weaker neighbour is noise), and,
+        # with a brand product understood, only of its kind (a second product on the photo
+        # is offered among the alternatives).
+        kind = res.product.category if res.product else None
+        looks = [(view.brand_products[i], s) for i, s in near[:3] if s >= IMAGE_MIN]
+        u.looks_like = [ProductHit(bp.id, bp.brand, bp.category, "image", round(s, 3)) for bp, s in looks
+                        if kind is None or bp.category == kind]
         return res
 
     def _query_lists(self, view: CatalogView, req: SearchRequest, u: Understanding, f: Filters,
@@ -300,12 +314,12 @@ class SearchEngine:
         raw = {k: {h.id: h.score for h in v} for k, v in lists.items()}
         qset = set(u.tokens)
         cands = []
-        for doc_id, score in head:
-            if doc_id not in decoded:
+        for did, score in head:
+            if did not in decoded:
                 continue
-            listing, tokens = decoded[doc_id]
-            signals = {k: raw[k][doc_id] for k in raw if doc_id in raw[k]}
-            cands.append(Candidate(_record(doc_id), score, signals, listing, sorted(qset.intersection(tokens))))
+            listing, tokens = decoded[did]
+            signals = {k: raw[k][did] for k in raw if did in raw[k]}
+            cands.append(Candidate(record_id(did), score, signals, listing, sorted(qset.intersection(tokens))))
         return cands
 
     def _listings(self, view: CatalogView, ids: list[str]) -> dict[str, tuple[models.Listing, list[str]]]:
@@ -342,7 +356,7 @@ class SearchEngine:
         declared: set[str] = set()
         for bp in anchors:
             # a label filter already names the brand (``_query_filters``)
-            endorsed = f.labels or tuple(f"{t}:{bp.brand}" for t in ENDORSEMENT_LABELS)
+            endorsed = f.labels or tuple(label_key(t, bp.brand) for t in ENDORSEMENT_TYPES)
             # In the brand product's category, unless the user chose one. The nearest
             # listings are searched without it (a category filter sends the search from
             # the graph to a slow oversampled scan; a brand product's neighbours are
@@ -357,10 +371,10 @@ class SearchEngine:
                     for h in self.store.knn(name, vec, k, flt):
                         if h.score > out.get(h.id, -2.0):
                             out[h.id] = h.score
-                        sims = nearest.setdefault(h.id, {})
+                        sims = nearest.setdefault(record_id(h.id), {})
                         sims[bp.id] = max(sims.get(bp.id, -2.0), h.score)
                         if scope == "declared":
-                            declared.add(h.id)
+                            declared.add(record_id(h.id))
         lists = {k: [Hit(i, s) for i, s in sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))]
                  for k, v in best.items() if v}
         result = _Anchors(lists, nearest, frozenset(declared))
@@ -374,18 +388,8 @@ class SearchEngine:
 def _query_filters(f: Filters, brand: str | None) -> Filters:
     """The user's filters as the store applies them: a label filter narrows to factories
     endorsed for the brand searched for (the claim rule decides the label after)."""
-    labels = tuple(f"{x}:{brand}" for x in f.labels) if brand and f.labels else f.labels
+    labels = tuple(label_key(x, brand) for x in f.labels) if brand and f.labels else f.labels
     return replace(f, labels=labels)
-
-
-def _record(doc_id: str) -> str:
-    """A record id from a document id ("product:p-001" -> "p-001")."""
-    return doc_id.split(":", 1)[1]
-
-
-def fx_table(fx: Mapping[str, float]) -> dict[str, Any]:
-    """The exchange table prices were compared with, as responses state it."""
-    return {"base": FX_BASE, "rates": dict(fx)}
 
 
 def _coverage(query_tokens: list[str], hit_tokens: list[list[str]]) -> float:

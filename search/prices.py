@@ -32,6 +32,11 @@ class TierSaving:
     basis: str = "item"     # "item", or "unit" when the per-unit ratio was the larger one
 
 
+def fx_table(fx: Mapping[str, float]) -> dict[str, object]:
+    """The exchange table prices were compared with, as responses state it."""
+    return {"base": FX_BASE, "rates": dict(fx)}
+
+
 def convert(amount: float, src: str, dst: str, fx: Mapping[str, float] = DEFAULT_FX_TO_CNY) -> float | None:
     if src == dst:
         return amount

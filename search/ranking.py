@@ -92,20 +92,19 @@ def rank(cands: Sequence[Candidate], *, target: BrandProduct | None, brand: str 
          fx: Mapping[str, float] = DEFAULT_FX_TO_CNY, kinds: Mapping[str, frozenset[str]] | None = None
          ) -> list[Result]:
     """Rank candidates (already fused, best first) as dupes. See the module docstring.
-    ``declared`` holds record ids of listings that declare the target; ``claims=False``
+    ``declared``: record ids of listings that declare the target; ``claims=False``
     (a brand the catalog does not carry) compares nothing with anything."""
-    declared_ids = {d.split(":", 1)[-1] for d in declared}
     results: list[Result] = []
     allowed = [c for c in cands if (cfg.include_counterfeits or not c.listing.counterfeit)
                and (not categories or c.listing.product.category in categories)]
-    for c in apply_gate(allowed, cfg, declared_ids):
+    for c in apply_gate(allowed, cfg, declared):
         ref = reference(c.listing, target, brand_products, brand) if claims else None
         if ref is None and claims and brand is not None and closest is not None:
             ref = closest(c.listing)
         claim = decide(c.listing, ref, today, brand_products, fx, kinds)
         if labels and claim.label.type not in labels:
             continue
-        is_declared = c.id in declared_ids
+        is_declared = c.id in declared
         tier = claim.label.rank if brand is not None else 2
         why = {"signals": {k: round(v, 4) for k, v in c.signals.items()}, "words": c.matched_words}
         if claim.problems:

@@ -9,9 +9,10 @@ from typing import Any
 
 from search.brands import BrandHit
 from search.claims import Claim
-from search.engine import SearchResponse, fx_table
+from search.engine import SearchResponse
 from search.labels import Label
 from search.models import Listing
+from search.prices import fx_table
 from search.ranking import Result
 from search.records import BrandProduct, Factory
 from search.understanding import ProductHit

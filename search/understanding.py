@@ -134,7 +134,6 @@ class Understander:
         for toks in self._tokens.values():
             for t in toks:
                 df[t] = df.get(t, 0) + 1
-        self._df = df
         n = max(len(products), 1)
         self._idf = {t: math.log(1 + n / d) for t, d in df.items()}
         self._idf_unknown = math.log(1 + n)
@@ -234,22 +233,16 @@ class Understander:
                 hits = [found or BrandHit(bp.brand, self.detector.name(bp.brand), bp.id, best.how,
                                           r.product.confidence)] + [h for h in hits if h.brand != bp.brand]
             r.categories = (bp.category,)
+            # Another brand named too (two products on one photo, "lululemon or alo"):
+            # its most likely product is offered.
+            for other in hits[1:3]:
+                theirs = self._evidence(text, ocr_text, words, word_hits, votes, dense, image, [other.brand])
+                if theirs:
+                    i, e = max(theirs.items(), key=lambda kv: kv[1].order)
+                    if e.score >= COMMIT and i not in {a.id for a in r.alternatives}:
+                        r.alternatives.append(self._hit(i, e))
         elif hits:
-            brand = self.brands.get(hits[0].brand)
-            cats = tuple(brand.categories) if brand else ()
-            own = [bp for bp in self.products.values() if bp.brand == hits[0].brand]
-            cats = tuple(dict.fromkeys(c for c in (*cats, *(bp.category for bp in own))))
-            voted = tuple(c for c in cats if votes.get(c, 0.0) >= 0.3)
-            cats = voted or cats
-            in_cats = [bp for bp in own if bp.category in cats]
-            if len(in_cats) == 1:
-                bp = in_cats[0]
-                r.product = ProductHit(bp.id, bp.brand, bp.category, "only", round(hits[0].confidence * 0.8, 3))
-                cats = (bp.category,)
-            else:
-                r.alternatives = [self._hit(i, e) for i, e in ranked[:3]
-                                  if self.products[i].brand == hits[0].brand and e.score >= 0.3]
-            r.categories = cats
+            self._brand_only(r, hits[0], votes, ranked)
         elif word_hits:
             # No brand: a query whose words are mostly those of one kind of product
             # ("保温杯 吸管") stays in that category.
@@ -263,13 +256,33 @@ class Understander:
             r.unknown_brand = self._unknown(text, known_word, any(c >= SUBJECT_CLOSE for _, c in dense))
         return r
 
+    def _brand_only(self, r: Resolution, hit: BrandHit, votes: Mapping[str, float],
+                    ranked: Sequence[tuple[str, _Evidence]]) -> None:
+        """No one product named: the brand and the categories asked about (its only
+        product of them, if it has one), its products with some evidence offered."""
+        cats = self._categories_of(hit.brand)
+        cats = tuple(c for c in cats if votes.get(c, 0.0) >= 0.3) or cats
+        in_cats = [bp for bp in self.products.values() if bp.brand == hit.brand and bp.category in cats]
+        if len(in_cats) == 1:
+            bp = in_cats[0]
+            r.product = ProductHit(bp.id, bp.brand, bp.category, "only", round(hit.confidence * 0.8, 3))
+            cats = (bp.category,)
+        else:
+            r.alternatives = [self._hit(i, e) for i, e in ranked[:3]
+                              if self.products[i].brand == hit.brand and e.score >= 0.3]
+        r.categories = cats
+
+    def _categories_of(self, brand: str) -> tuple[str, ...]:
+        """The brand's categories, and those of its products."""
+        b = self.brands.get(brand)
+        own = (bp.category for bp in self.products.values() if bp.brand == brand)
+        return tuple(dict.fromkeys((*(b.categories if b else ()), *own)))
+
     def _fits(self, brand: str, votes: Mapping[str, float]) -> bool:
         if not votes:
             return True
-        b = self.brands.get(brand)
-        cats = set(b.categories if b else ()) | {bp.category for bp in self.products.values() if bp.brand == brand}
         top = max(votes.values())
-        return any(votes.get(c, 0.0) >= top - 0.1 for c in cats)
+        return any(votes.get(c, 0.0) >= top - 0.1 for c in self._categories_of(brand))
 
     def _kind_fits(self, bp_id: str, votes: Mapping[str, float]) -> bool:
         """A brand product is not the one meant when the query is clearly about another

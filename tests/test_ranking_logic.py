@@ -212,7 +212,7 @@ def test_label_filter_keeps_the_decided_label():
 
 def test_declared_dupes_lead_their_tier():
     cands = [_cand("near", 3.0, dupe_of=()), _cand("declared", 1.0)]
-    out = rank(cands, brand="lulu", target=BP["bp1"], brand_products=BP, today=TODAY, declared={"product:declared"})
+    out = rank(cands, brand="lulu", target=BP["bp1"], brand_products=BP, today=TODAY, declared={"declared"})
     assert [r.id for r in out] == ["declared", "near"] and out[0].declared
 
 

@@ -191,3 +191,10 @@ def test_generic_words_of_one_kind_keep_the_search_in_its_category(u):
     r = u.understand("吸管 保温杯", known_word=known_word)
     assert r.brand is None and r.product is None and r.categories == ("tumbler",)
     assert u.understand("straw leggings", known_word=known_word).categories == ()     # two kinds: no category
+
+
+def test_a_second_brand_on_the_photo_is_offered(u):
+    r = u.understand(None, ocr_text="lululemon STANLEY 40OZ",
+                     image=[("align", 0.5), ("quencher", 0.45), ("flare", 0.4)])
+    assert r.brand.brand == "lululemon" and r.product.id == "align"
+    assert "quencher" in [a.id for a in r.alternatives]

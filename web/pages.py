@@ -26,6 +26,8 @@ from flask import (
 )
 
 from indexer.images import ImageError, load_local
+from search.claims import Claim
+from search.models import Listing
 from search.serialize import pick_title
 from web import cards, service
 from web.errors import ApiError
@@ -236,7 +238,7 @@ def share_card(product_id: str):
     return resp
 
 
-def _card_png(x: Any, claim: Any, lang: str, generation: int) -> bytes:
+def _card_png(x: Listing, claim: Claim, lang: str, generation: int) -> bytes:
     bp = claim.against
     today = service.engine().today()
     key = (x.id, bp.id, lang, generation, today.isoformat())

@@ -20,11 +20,13 @@ from flask import current_app, url_for
 from indexer.embed.base import EmbedderError
 from search import models
 from search.claims import Claim, decide
-from search.engine import QueryError, SearchEngine, SearchResponse, fx_table
+from search.engine import QueryError, SearchEngine, SearchResponse
+from search.prices import fx_table
 from search.records import BrandProduct
 from search.serialize import brand_product_json as bp_json
 from search.serialize import claim_json, listing_json, pick_title, response_json
 from search.store.base import StoreError
+from search.store.schema import doc_id
 from web import photos
 from web.errors import ApiError
 from web.params import SearchParams
@@ -138,16 +140,21 @@ def image_url(ref: str | None, external: bool = True) -> str | None:
     return url_for("pages.catalog_image", filename=ref, _external=external)
 
 
+def image_urls(refs: Any) -> list[str]:
+    """The loadable URLs of a record's image references."""
+    return [u for u in (image_url(r) for r in refs or ()) if u]
+
+
 def card_url(product_id: str, bp_id: str | None, lang: str = "en", external: bool = True) -> str:
     args = {k: v for k, v in (("bp", bp_id), ("lang", lang if lang != "en" else None)) if v}
     return url_for("pages.share_card", product_id=product_id, _external=external, **args)
 
 
 def _with_links(r: dict[str, Any], lang: str) -> dict[str, Any]:
-    r["image_urls"] = [u for u in (image_url(x) for x in r.get("images") or []) if u]
+    r["image_urls"] = image_urls(r.get("images"))
     bp = r.get("replaces")
     if bp:
-        bp["image_urls"] = [u for u in (image_url(x) for x in bp.get("images") or []) if u]
+        bp["image_urls"] = image_urls(bp.get("images"))
     r["card_url"] = card_url(r["id"], (bp or {}).get("id"), lang)
     return r
 
@@ -159,7 +166,7 @@ def search_json(resp: SearchResponse, p: SearchParams) -> dict[str, Any]:
     u = data["understood"]
     for bp in [u.get("brand_product"), *u.get("alternatives", []), *u.get("looks_like", [])]:
         if bp:
-            bp["image_urls"] = [x for x in (image_url(i) for i in bp.get("images") or []) if x]
+            bp["image_urls"] = image_urls(bp.get("images"))
     data["page"], data["k"] = p.page, p.k
     data["query"] = p.echo()
     return data
@@ -168,7 +175,7 @@ def search_json(resp: SearchResponse, p: SearchParams) -> dict[str, Any]:
 def listing(product_id: str) -> models.Listing:
     """A stored product as its read model, or 404."""
     eng = engine()
-    doc = guarded(lambda: eng.store.get([f"product:{product_id}"], vectors=False)[0])
+    doc = guarded(lambda: eng.store.get([doc_id("product", product_id)], vectors=False)[0])
     if doc is None:
         raise ApiError(404, "not_found", f"no product with id {product_id[:60]!r}", "id")
     view = guarded(eng.view)
@@ -193,12 +200,13 @@ def product_json(product_id: str, lang: str, today: dt.date | None = None) -> di
         if bp is None:
             continue
         claim = claim_for(x, bp, today)
-        dupe_of.append({**brand_product_json(bp, lang), "label": claim_json(claim, lang)["label"],
-                        "savings": claim_json(claim, lang)["savings"], "comparable": claim.comparable,
+        said = claim_json(claim, lang)
+        dupe_of.append({**brand_product_json(bp, lang), "label": said["label"],
+                        "savings": said["savings"], "comparable": claim.comparable,
                         "claim_problems": list(claim.problems),
                         "card_url": card_url(product_id, bp_id, lang) if claim.comparable else None})
     out = listing_json(x, lang)
-    out["image_urls"] = [u for u in (image_url(i) for i in x.product.images) if u]
+    out["image_urls"] = image_urls(x.product.images)
     out["dupe_of"] = dupe_of
     out["fx"] = fx_table(engine().fx)
     return out
@@ -206,7 +214,7 @@ def product_json(product_id: str, lang: str, today: dt.date | None = None) -> di
 
 def brand_product_json(bp: BrandProduct, lang: str) -> dict[str, Any]:
     out = bp_json(bp, lang)
-    out["image_urls"] = [u for u in (image_url(x) for x in bp.images) if u]
+    out["image_urls"] = image_urls(bp.images)
     return out
 
 

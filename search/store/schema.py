@@ -32,6 +32,22 @@ FILTER_FIELDS: dict[str, str] = {
 # Fields holding a list of values (any-of filters).
 MULTI_VALUED: frozenset[str] = frozenset({"labels", "dupe_of"})
 VECTOR_FIELDS: tuple[str, ...] = ("text", "image")
+
+
+def doc_id(kind: str, record_id: str) -> str:
+    """Document ids are namespaced by kind, so a product and a brand product may share an id."""
+    return f"{kind}:{record_id}"
+
+
+def record_id(document_id: str) -> str:
+    """The catalog record id of a document id ("product:p-001" -> "p-001")."""
+    return document_id.split(":", 1)[1]
+
+
+def label_key(type_: str, brand: str) -> str:
+    """The ``labels`` value of an endorsement of ``type_`` for ``brand``; a product's
+    ``labels`` hold each endorsement type alone and scoped by brand this way."""
+    return f"{type_}:{brand}"
 TOKENS_FIELD = "tokens"         # analysed text, space-joined; BM25 runs on this
 
 
