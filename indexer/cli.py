@@ -6,7 +6,9 @@ Progress and warnings go to stderr.
 """
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -32,7 +34,8 @@ def main() -> None:
 @main.command("index")
 @click.argument("catalog_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--index-dir", help="Index folder (default $DUPE_INDEX_DIR or var/index).")
-@click.option("--rebuild", is_flag=True, help="Build a fresh index and swap it in when done.")
+@click.option("--rebuild", is_flag=True, help="Build a fresh index and swap it in when done (a damaged index "
+              "is rebuilt without being asked).")
 @click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write rejected records (default <index-dir>/rejects.jsonl).")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 4096))
@@ -40,7 +43,11 @@ def main() -> None:
 @click.option("--image-model", help="Image model spec (default $DUPE_IMAGE_MODEL or 'effnet-sscd'; 'none').")
 def index_cmd(catalog_dir: Path, index_dir: str | None, rebuild: bool, rejects_path: Path | None,
               batch_size: int, text_model: str | None, image_model: str | None) -> None:
-    """Index (or update) the catalog in CATALOG_DIR. Only changed records are embedded."""
+    """Index (or update) the catalog in CATALOG_DIR. Only changed records are embedded.
+
+    A rejected record keeps its last valid version in the index. One run writes an index
+    at a time: a second one waits. A damaged index is repaired (records written again) or,
+    if its pages are damaged, rebuilt from the catalog."""
     from indexer.embed.registry import image_embedder, text_embedder
     from indexer.pipeline import Indexer, write_rejects
 
@@ -52,11 +59,9 @@ def index_cmd(catalog_dir: Path, index_dir: str | None, rebuild: bool, rejects_p
         image = image_embedder(settings.image_model)
         store = open_store(settings)
         progress = _progress_bar if sys.stderr.isatty() else None
-        if rebuild:
-            with store.rebuilding() as fresh:
-                report = Indexer(fresh, text, image, batch_size=batch_size).run(catalog_dir, progress=progress)
-        else:
-            report = Indexer(store, text, image, batch_size=batch_size).run(catalog_dir, progress=progress)
+        say = functools.partial(click.echo, err=True)          # waiting for another run, rebuilding
+        report = Indexer(store, text, image, batch_size=batch_size, say=say).run(
+            catalog_dir, rebuild=rebuild, progress=progress)
         store.close()
     except DOMAIN_ERRORS as e:
         raise click.ClickException(str(e)) from None
@@ -138,20 +143,46 @@ def search_cmd(query: str | None, photo: Path | None, index_dir: str | None, k: 
                    f"{r['min_price']} {r['currency']} MOQ {r['moq']} {saving}{more}")
 
 
+def _few_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas before the request threads start. By default each thread
+    that allocates may get its own arena (up to 8 per core), and the megabytes a photo
+    search frees (decoded pixels, OCR feature maps) stay in that thread's arena: with 16
+    threads the server's RSS ratchets up by each photo's working memory per thread. No-op
+    off glibc, or when MALLOC_ARENA_MAX is set."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, arenas)            # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 64),
+              help="Request threads. Photo searches hold at most half of them (one running per core, "
+                   "the others waiting in turn; DUPE_PHOTO_WORKERS, DUPE_PHOTO_QUEUE); the rest stay free "
+                   "for text searches and pages.")
 def serve_cmd(host: str, port: int, threads: int) -> None:
     """Serve the JSON API and the search page with a production WSGI server (waitress)."""
     from waitress import serve
 
     from web import create_app
     from web.auth import KeyConfigError
+    from web.links import PublicUrlError
 
+    _few_malloc_arenas()
+    config: dict = {"SERVER_THREADS": threads}
+    if not os.environ.get("DUPE_PUBLIC_URL") and host not in ("0.0.0.0", "::", ""):
+        # Absolute links (API card_url, og:url) name the address served, never the
+        # request's Host header; behind a proxy or on 0.0.0.0 set DUPE_PUBLIC_URL.
+        config["PUBLIC_URL"] = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     try:
-        app = create_app()
-    except (*DOMAIN_ERRORS, KeyConfigError) as e:
+        app = create_app(config)
+    except (*DOMAIN_ERRORS, KeyConfigError, PublicUrlError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"dupe search is serving on http://{host}:{port}/ (API: http://{host}:{port}/api/v1/health)")
     serve(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)

@@ -5,14 +5,16 @@ Everything here turns untrusted input into a plain RGB ``PIL.Image.Image`` or ra
 
 * ``decode_image(data)`` -- bytes -> RGB image, with size limits checked before pixels are
   decoded, truncated files refused, EXIF orientation applied, transparency composited
-  onto white, odd modes (CMYK, 16-bit, palette) converted, animations cut to frame one.
+  onto white, odd modes (CMYK, 16-bit, palette) converted, animations cut to frame one;
+  large JPEGs optionally decoded at a reduced scale (``work_side``, ``source_size``).
 * ``load_local(ref, root)`` -- a catalog path relative to ``root``; no escaping ``root``.
 * ``fetch_url(url)`` -- http(s) bytes from public addresses only (SSRF guard, pinned IP,
-  vetted redirects, content-type and size limits).
+  vetted redirects, content-type and size limits, one deadline for the whole fetch).
 * ``load_image_ref(ref, root)`` -- URL or local path, decoded.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import io
 import ipaddress
@@ -34,20 +36,23 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PIXELS",
+    "FetchError",
     "ImageError",
     "decode_image",
     "fetch_url",
     "is_public_address",
     "load_image_ref",
     "load_local",
+    "source_size",
     "to_rgb",
 ]
 
 #: Largest encoded image accepted (bytes).
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-#: Largest image accepted (width * height). Kept below Pillow's own bomb threshold
-#: (``Image.MAX_IMAGE_PIXELS``, ~89 Mpx) so our limit is the one that fires; 50 Mpx still
-#: admits 48 Mpx phone photos.
+#: Largest image decoded (width * height of what is decoded: a JPEG read at a reduced
+#: scale counts at that scale). Kept below Pillow's own bomb threshold
+#: (``Image.MAX_IMAGE_PIXELS``, ~89 Mpx, which bounds every header) so our limit is the one
+#: that fires; 50 Mpx still admits 48 Mpx phone photos decoded in full.
 DEFAULT_MAX_PIXELS = 50_000_000
 MAX_REDIRECTS = 3
 USER_AGENT = "dupe-search/0.1 (+image fetcher)"
@@ -79,8 +84,8 @@ def _allowed_formats() -> tuple[str, ...]:
     return _formats
 
 
-def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
-    """Parse the header only, and refuse images that are too large before decoding."""
+def _open_checked(data: bytes) -> Image.Image:
+    """Parse the header only (Pillow refuses headers beyond its bomb threshold)."""
     try:
         with _open_lock, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -94,9 +99,42 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
     w, h = im.size
     if w <= 0 or h <= 0:
         raise ImageError(f"image has no pixels ({w}x{h})")
-    if w * h > max_pixels:
-        raise ImageError(f"image too large: {w}x{h} = {w * h} pixels (limit {max_pixels})")
     return im
+
+
+def _reduce(im: Image.Image, draft: tuple[int, int] | None, work_side: int | None) -> None:
+    """Let a JPEG decode at 1/2, 1/4 or 1/8 scale (libjpeg scales while decoding: the
+    full-size pixels never exist) as long as it stays at least ``draft`` (a box) or its
+    long side at least ``work_side``. Other formats always decode in full."""
+    if im.format not in ("JPEG", "MPO"):
+        return
+    w, h = im.size
+    if draft is None and work_side and max(w, h) > work_side:
+        draft = (max(1, w * work_side // max(w, h)), max(1, h * work_side // max(w, h)))
+    if draft is not None:
+        im.draft("RGB", draft)
+
+
+def _check_pixels(im: Image.Image, sent: tuple[int, int], max_pixels: int) -> None:
+    """Refuse, before decoding, an image whose decoded pixels would exceed ``max_pixels``."""
+    w, h = im.size
+    if w * h > max_pixels:
+        reduced = f" ({w}x{h} decoded)" if (w, h) != sent else ""
+        raise ImageError(f"image too large: {sent[0]}x{sent[1]} = {sent[0] * sent[1]} pixels{reduced} "
+                         f"(limit {max_pixels})")
+
+
+_SOURCE_SIZE = "dupe_source_size"
+
+
+def source_size(im: Image.Image) -> tuple[int, int]:
+    """The size of the image as it was sent, in the same orientation: a JPEG decoded at a
+    reduced scale by ``decode_image(work_side=...)`` is smaller than that. Coordinates a
+    caller gives (a crop) are in these pixels. A resized or cropped copy is its own size."""
+    sent = im.info.get(_SOURCE_SIZE)
+    if isinstance(sent, tuple) and len(sent) == 2 and sent[1] == im.size:
+        return sent[0]
+    return im.size
 
 
 def _to_uint8_gray(im: Image.Image) -> Image.Image:
@@ -144,13 +182,22 @@ def decode_image(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     draft: tuple[int, int] | None = None,
+    work_side: int | None = None,
+    admit: Callable[[], None] | None = None,
 ) -> Image.Image:
     """Decode untrusted bytes into a fully loaded RGB image, or raise ``ImageError``.
 
     ``draft``: if given, JPEGs may be decoded at a reduced scale (1/2, 1/4, 1/8) as long
     as the result stays at least this size -- much faster for large photos when only a
-    small image is needed. Truncated files are refused unless some other code has set
-    ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` process-wide (don't).
+    small image is needed. ``work_side``: the same, as long as the long side stays at
+    least this, and other formats are shrunk after decoding by a whole factor to a long
+    side under twice this (``source_size`` then gives the size as sent). ``max_pixels`` bounds the
+    pixels actually decoded, so a 50 Mpx phone photo read at 1/4 costs 3 Mpx while a
+    PNG or GIF (a 37-byte GIF can declare a 49 Mpx screen) counts in full. ``admit``,
+    if given, is called once the header has passed these limits, before any pixel is
+    decoded (the web waits for a slot of its photo gate there, so a refused image never
+    queues); what it raises propagates. Truncated files are refused unless some other
+    code has set ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` process-wide (don't).
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ImageError(f"expected bytes, got {type(data).__name__}")
@@ -158,12 +205,18 @@ def decode_image(
         raise ImageError("empty image data")
     if len(data) > max_bytes:
         raise ImageError(f"image file too large: {len(data)} bytes (limit {max_bytes})")
-    im = _open_checked(bytes(data), max_pixels)
+    im = _open_checked(bytes(data))
+    sent = im.size
+    try:
+        _reduce(im, draft, work_side)
+    except Exception as exc:
+        raise ImageError(f"could not read image header: {exc}") from None
+    _check_pixels(im, sent, max_pixels)
+    if admit is not None:
+        admit()
     try:
         if getattr(im, "n_frames", 1) > 1:
             im.seek(0)  # animated GIF/WebP/APNG, multi-page TIFF: first frame
-        if draft is not None and im.format in ("JPEG", "MPO"):
-            im.draft("RGB", draft)
         im.load()
     except ImageError:
         raise
@@ -171,16 +224,30 @@ def decode_image(
         raise ImageError(f"image too large: {exc}") from None
     except Exception as exc:  # OSError "image file is truncated", decoder errors, ...
         raise ImageError(f"broken or truncated image: {exc}") from None
+    decoded = im.size
     try:
         ImageOps.exif_transpose(im, in_place=True)
     except Exception:
         pass  # a malformed EXIF block should not cost us the image
+    if im.size != decoded:                  # turned a quarter: so is the size as sent
+        sent = (sent[1], sent[0])
     try:
-        return to_rgb(im)
+        out = to_rgb(im)
     except ImageError:
         raise
     except Exception as exc:
         raise ImageError(f"could not convert image to RGB: {exc}") from None
+    factor = max(out.size) // work_side if work_side else 1
+    if factor >= 2:
+        # Formats without JPEG's scaled decoding (PNG, GIF, WebP...) come out in full:
+        # shrink them now by box averaging, so the seconds of work downstream (models,
+        # OCR) never hold more than about twice ``work_side`` per side.
+        info = dict(out.info)
+        out = out.reduce(factor)
+        out.info.update(info)
+    if out.size != sent:
+        out.info[_SOURCE_SIZE] = (sent, out.size)
+    return out
 
 
 # --------------------------------------------------------------------------- local files
@@ -286,46 +353,159 @@ def _system_resolver(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-def _vet_host(host: str, port: int, resolver: Resolver, is_allowed: Callable[[str], bool]) -> str:
+class FetchError(ImageError):
+    """A URL could not be fetched. ``str()`` tells the whole story, for operators (catalog
+    rejects, logs); ``public`` tells it without what the server's resolver answered (the
+    addresses a name has here, resolver error text), for anonymous callers."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or message
+
+
+def _show(text: str, limit: int = 100) -> str:
+    """``text`` quoted for a message, cut to ``limit`` characters (URLs are the caller's)."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+# Name resolution has no timeout of its own (getaddrinfo can take 30 s against a slow
+# name server): it runs here, and the fetch stops waiting for it at its deadline. A stuck
+# lookup holds one of these threads until the system resolver gives up.
+_dns_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_dns_pool_lock = threading.Lock()
+
+
+def _resolve(resolver: Resolver, host: str, port: int, timeout: float) -> list[str]:
+    global _dns_pool
+    with _dns_pool_lock:
+        if _dns_pool is None:
+            _dns_pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="dupe-dns")
+    future = _dns_pool.submit(resolver, host, port)
+    try:
+        return [str(a) for a in future.result(timeout=timeout)]
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise FetchError(f"timed out resolving host {_show(host)}") from None
+
+
+def _vet_host(host: str, port: int, resolver: Resolver, is_allowed: Callable[[str], bool],
+              deadline: _Deadline) -> str:
     """Resolve ``host`` and return one address to connect to; every address must pass."""
     try:
-        addrs = [str(a) for a in resolver(host, port)]
-    except (OSError, UnicodeError) as exc:
-        raise ImageError(f"cannot resolve host {host!r}: {exc}") from None
+        addrs = _resolve(resolver, host, port, deadline.left())
+    except FetchError:
+        raise
+    except (OSError, ValueError) as exc:   # UnicodeError (IDNA) is a ValueError
+        raise FetchError(f"cannot resolve host {_show(host)}: {exc}", f"cannot resolve host {_show(host)}") from None
     if not addrs:
-        raise ImageError(f"cannot resolve host {host!r}")
+        raise FetchError(f"cannot resolve host {_show(host)}")
     bad = [a for a in addrs if not is_allowed(a)]
     if bad:
         # One non-public answer is enough to refuse: an attacker controls the DNS.
-        raise ImageError(f"refusing to fetch from non-public address {bad[0]} (host {host!r})")
+        raise FetchError(f"refusing to fetch from non-public address {bad[0]} (host {_show(host)})",
+                         "refusing to fetch: the host is not a public address")
     return addrs[0]
+
+
+class _Deadline:
+    """One deadline for a whole fetch: name resolution, connect, TLS, headers and body.
+
+    Socket timeouts alone cannot do it -- each ``recv`` gets the full timeout again, and
+    ``http.client`` reads the status line and headers a few bytes at a time, so a server
+    sending one byte a second holds a fetch for minutes. Every blocking step gets the time
+    left as its timeout, and a timer shuts the watched socket down when the time is up,
+    which ends whatever read or handshake is waiting on it.
+    """
+
+    def __init__(self, seconds: float, url: str) -> None:
+        self.end = time.monotonic() + seconds
+        self.url = url
+        self.expired = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def timed_out(self) -> FetchError:
+        return FetchError(f"timed out fetching {_show(self.url)}")
+
+    def left(self) -> float:
+        """Seconds left, or ``FetchError`` if none are."""
+        remaining = self.end - time.monotonic()
+        if remaining <= 0 or self.expired:
+            raise self.timed_out()
+        return remaining
+
+    def connect(self, ip: str, port: int) -> socket.socket:
+        sock = socket.create_connection((ip, port), self.left())
+        self.watch(sock)
+        return sock
+
+    def watch(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._sock = sock
+            if sock is not None and self.expired:
+                self._shutdown(sock)
+
+    def _fire(self) -> None:
+        with self._lock:   # held while shutting down: release() cannot close the socket meanwhile
+            self.expired = True
+            if self._sock is not None:
+                self._shutdown(self._sock)
+
+    @staticmethod
+    def _shutdown(sock: socket.socket) -> None:
+        try:
+            # The plain socket call, also for TLS sockets: SSLSocket.shutdown would drop the
+            # TLS state under the reading thread's feet.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass   # already closed
+
+    def release(self) -> None:
+        """Stop watching (before the connection is closed); the timer is cancelled by ``cancel``."""
+        with self._lock:
+            self._sock = None
+
+    def cancel(self) -> None:
+        self.release()
+        self._timer.cancel()
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Connects to a pre-vetted IP while sending the real host name."""
 
-    def __init__(self, host: str, port: int, *, ip: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
+    def __init__(self, host: str, port: int, *, ip: str, deadline: _Deadline) -> None:
+        super().__init__(host, port, timeout=deadline.left())
         self._ip = ip
+        self._deadline = deadline
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._ip, self.port), self.timeout)
+        self.sock = self._deadline.connect(self._ip, self.port)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """TLS to a pre-vetted IP; SNI and certificate checks use the real host name."""
 
-    def __init__(self, host: str, port: int, *, ip: str, timeout: float, context: ssl.SSLContext) -> None:
-        super().__init__(host, port, timeout=timeout, context=context)
+    def __init__(self, host: str, port: int, *, ip: str, deadline: _Deadline, context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=deadline.left(), context=context)
         self._ip = ip
+        self._deadline = deadline
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._ip, self.port), self.timeout)
+        sock: socket.socket = self._deadline.connect(self._ip, self.port)
         try:
-            self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+            # The handshake runs after the TLS socket is watched, so the deadline bounds it.
+            sock = self._context.wrap_socket(sock, server_hostname=self.host, do_handshake_on_connect=False)
+            self._deadline.watch(sock)
+            sock.settimeout(self._deadline.left())
+            sock.do_handshake()
         except BaseException:
+            self._deadline.release()
             sock.close()
             raise
+        self.sock = sock
 
 
 def fetch_url(
@@ -342,86 +522,96 @@ def fetch_url(
     Each hop (at most ``MAX_REDIRECTS`` redirects) is resolved, every resolved address
     checked with ``is_allowed`` and the connection made to the checked address, so a DNS
     answer cannot change between check and use. The response must be 200 with an
-    ``image/*`` content type and at most ``max_bytes`` long; ``timeout`` bounds each
-    socket operation and the whole fetch. ``resolver(host, port) -> [ip, ...]`` and
+    ``image/*`` content type and at most ``max_bytes`` long. ``timeout`` is a deadline for
+    the whole fetch (every hop's resolution, connect, TLS handshake, headers and body),
+    however slowly the server sends. ``resolver(host, port) -> [ip, ...]`` and
     ``is_allowed`` are injectable for tests; the defaults are ``socket.getaddrinfo`` and
-    ``is_public_address``.
+    ``is_public_address``. Failures raise ``FetchError`` (an ``ImageError``).
     """
     resolve = resolver or _system_resolver
-    deadline = time.monotonic() + timeout
+    if not isinstance(url, str):
+        raise FetchError("URL must be a string")
+    deadline = _Deadline(timeout, url)
+    try:
+        return _fetch(url, deadline, max_bytes, resolve, is_allowed, ssl_context)
+    finally:
+        deadline.cancel()
+
+
+def _fetch(url: str, deadline: _Deadline, max_bytes: int, resolve: Resolver, is_allowed: Callable[[str], bool],
+           ssl_context: ssl.SSLContext | None) -> bytes:
     current = url
     for hop in range(MAX_REDIRECTS + 1):
-        if not isinstance(current, str):
-            raise ImageError("URL must be a string")
         try:
             parts = urlsplit(current.strip())
             port = parts.port
         except ValueError as exc:
-            raise ImageError(f"invalid URL {current!r}: {exc}") from None
+            raise FetchError(f"invalid URL {_show(current)}: {exc}") from None
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
-            raise ImageError(f"only http and https URLs are allowed, not {scheme or 'no scheme'!r}")
+            raise FetchError(f"only http and https URLs are allowed, not {scheme[:20] or 'no scheme'!r}")
         host = parts.hostname
         if not host:
-            raise ImageError(f"URL has no host: {current!r}")
+            raise FetchError(f"URL has no host: {_show(current)}")
         if parts.username is not None or parts.password is not None:
-            raise ImageError("URLs with credentials are not allowed")
+            raise FetchError("URLs with credentials are not allowed")
         port = port or (443 if scheme == "https" else 80)
-        ip = _vet_host(host, port, resolve, is_allowed)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise ImageError(f"timed out fetching {url!r}")
+        ip = _vet_host(host, port, resolve, is_allowed, deadline)
         if scheme == "https":
             conn: http.client.HTTPConnection = _PinnedHTTPSConnection(
-                host, port, ip=ip, timeout=remaining, context=ssl_context or ssl.create_default_context()
+                host, port, ip=ip, deadline=deadline, context=ssl_context or ssl.create_default_context()
             )
         else:
-            conn = _PinnedHTTPConnection(host, port, ip=ip, timeout=remaining)
+            conn = _PinnedHTTPConnection(host, port, ip=ip, deadline=deadline)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             conn.request("GET", target, headers={"User-Agent": USER_AGENT, "Accept": "image/*"})
+            if conn.sock is not None:
+                conn.sock.settimeout(deadline.left())
             resp = conn.getresponse()
             if resp.status in _REDIRECT_STATUSES:
                 location = resp.getheader("Location")
                 if not location:
-                    raise ImageError(f"redirect without a Location header from {current!r}")
+                    raise FetchError(f"redirect without a Location header from {_show(current)}")
                 if hop == MAX_REDIRECTS:
-                    raise ImageError(f"too many redirects (more than {MAX_REDIRECTS}) fetching {url!r}")
+                    raise FetchError(f"too many redirects (more than {MAX_REDIRECTS}) fetching {_show(url)}")
                 current = urljoin(current, location.strip())
                 continue
             if resp.status != 200:
-                raise ImageError(f"HTTP {resp.status} {resp.reason} fetching {current!r}")
+                raise FetchError(f"HTTP {resp.status} {str(resp.reason)[:60]} fetching {_show(current)}")
             ctype = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
             if not ctype.startswith("image/") or ctype == "image/svg+xml":
-                raise ImageError(f"not an image: Content-Type {ctype or 'missing'!r} from {current!r}")
+                raise FetchError(f"not an image: Content-Type {ctype[:60] or 'missing'!r} from {_show(current)}")
             length = resp.getheader("Content-Length")
             if length is not None and length.strip().isdigit() and int(length) > max_bytes:
-                raise ImageError(f"image too large: {int(length)} bytes (limit {max_bytes})")
+                raise FetchError(f"image too large: {int(length)} bytes (limit {max_bytes})")
             chunks: list[bytes] = []
             total = 0
             while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise ImageError(f"timed out fetching {url!r}")
                 if conn.sock is not None:
-                    conn.sock.settimeout(left)  # bound the whole body, not just each recv
+                    conn.sock.settimeout(deadline.left())
                 chunk = resp.read(min(65536, max_bytes + 1 - total))
                 if not chunk:
                     break
                 chunks.append(chunk)
                 total += len(chunk)
                 if total > max_bytes:
-                    raise ImageError(f"image too large: more than {max_bytes} bytes")
+                    raise FetchError(f"image too large: more than {max_bytes} bytes")
+            if deadline.expired:
+                raise deadline.timed_out()       # the watchdog's shutdown reads as end of data
             if total == 0:
-                raise ImageError(f"empty response from {current!r}")
+                raise FetchError(f"empty response from {_show(current)}")
             return b"".join(chunks)
         except ImageError:
             raise
         except (OSError, http.client.HTTPException, ValueError) as exc:
-            raise ImageError(f"could not fetch {current!r}: {exc}") from None
+            if deadline.expired:
+                raise deadline.timed_out() from None
+            raise FetchError(f"could not fetch {_show(current)}: {str(exc)[:200]}") from None
         finally:
+            deadline.release()
             conn.close()
-    raise ImageError(f"too many redirects fetching {url!r}")  # pragma: no cover
+    raise FetchError(f"too many redirects fetching {_show(url)}")  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- dispatch

@@ -5,6 +5,12 @@ Stages (each swappable in tests): read + validate (``catalog.reader``), plan doc
 batches (the store). A re-run on an unchanged catalog embeds nothing; records that left
 the catalog are removed; bad records and unreadable images are reported, never fatal.
 
+Nothing good is lost to a bad record: a rejected record keeps its last valid version
+(``catalog.stored``), and while a file has lines that cannot be read at all, records
+missing from it are not removed (they may be on those lines). One run writes at a time
+(``Store.writing``). The store is checked first (``Store.verify``): damaged documents are
+written again, and a damaged index is rebuilt from the catalog, saying so.
+
 The models run on a worker thread while the calling thread plans and writes (onnxruntime
 releases the GIL), so analysis and SQLite time hide behind model time; the store is only
 ever used from the calling thread.
@@ -22,12 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.catalog.reader import load_catalog
+from indexer.catalog.reader import FILE_KINDS, load_catalog
 from indexer.catalog.records import Reject
+from indexer.catalog.stored import StoredRecords
 from indexer.documents import DocPlan, finish_hash, iter_plans
 from indexer.embed.base import Embedder, l2_normalise
 from indexer.images import ImageError, load_image_ref
-from search.store.base import Store
+from search.store.base import Damage, Store
+from search.store.schema import doc_id, doc_kind, vector_problem
 
 Progress = Callable[[int], None]
 
@@ -43,11 +51,39 @@ class IndexReport:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
+    kept: int = 0                   # rejected records whose last valid version stays indexed
+    held_back: int = 0              # records kept because their file has unreadable lines
+    unreadable: dict[str, list[int]] = field(default_factory=dict)     # file -> line numbers
+    repaired: int = 0               # damaged documents written again
+    rebuilt: str | None = None      # why the index was rebuilt (None: it was not)
+    notes: list[str] = field(default_factory=list)                      # housekeeping done
 
     def summary(self) -> str:
-        return (f"indexed {self.indexed}, unchanged {self.unchanged}, removed {self.removed}, "
-                f"rejected {self.rejected} in {self.seconds:.1f} s "
+        kept = f" (kept their last valid version: {self.kept})" if self.kept else ""
+        text = (f"indexed {self.indexed}, unchanged {self.unchanged}, removed {self.removed}, "
+                f"rejected {self.rejected}{kept} in {self.seconds:.1f} s "
                 f"({self.texts_embedded} texts and {self.images_embedded} images embedded)")
+        more = []
+        if self.unreadable:
+            lines = "; ".join(f"{name} line{'s' if len(nos) > 1 else ''} {_numbers(nos)}"
+                              for name, nos in sorted(self.unreadable.items()))
+            more.append(f"unreadable lines ({lines}): {_count(self.held_back, 'indexed record')} missing from "
+                        f"{'those files' if len(self.unreadable) > 1 else 'that file'} kept, not removed")
+        if self.repaired:
+            more.append(f"{_count(self.repaired, 'damaged stored record')} written again")
+        if self.rebuilt:
+            more.append(f"the index was rebuilt from the catalog: {self.rebuilt}")
+        more += self.notes
+        return "; ".join([text, *more])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _numbers(nos: Sequence[int], shown: int = 5) -> str:
+    text = ", ".join(map(str, nos[:shown]))
+    return text + (f" and {len(nos) - shown} more" if len(nos) > shown else "")
 
 
 def models_of(text: Embedder, image: Embedder | None) -> tuple[dict[str, str], dict[str, int]]:
@@ -106,13 +142,17 @@ class Indexer:
     AHEAD = 2
 
     def __init__(self, store: Store, text: Embedder, image: Embedder | None = None, *,
-                 batch_size: int = 64, image_loader: Callable[[str, Path], object] = load_image_ref) -> None:
+                 batch_size: int = 64, image_loader: Callable[[str, Path], object] = load_image_ref,
+                 say: Callable[[str], None] | None = None) -> None:
         self.store, self.text, self.image = store, text, image
         self.batch_size = batch_size
         self.image_loader = image_loader
+        self.say = say or (lambda message: None)        # messages while running (the CLI's stderr)
 
-    def run(self, catalog_dir: Path | str, *, progress: Callable[[int, int], Progress] | None = None) -> IndexReport:
-        """Index the catalog folder into the store; see the module docstring.
+    def run(self, catalog_dir: Path | str, *, rebuild: bool = False,
+            progress: Callable[[int, int], Progress] | None = None) -> IndexReport:
+        """Index the catalog folder into the store (into a fresh one swapped in at the end
+        if ``rebuild``, or if the store is damaged); see the module docstring.
 
         Documents are planned one by one on this thread; full batches of changed documents
         are embedded on a worker thread (the models release the GIL) while this thread plans
@@ -121,16 +161,49 @@ class Indexer:
         is known), then once per written batch, batches written meanwhile included."""
         t0 = time.perf_counter()
         root = Path(catalog_dir).resolve()
+        with self.store.writing(on_wait=self.say) as notes:
+            damage = Damage() if rebuild else self.store.verify()
+            if damage.corrupt:
+                self.say(f"the index is damaged ({damage.corrupt}): rebuilding it from the catalog")
+            if rebuild or damage.corrupt:
+                # The old index, if readable, still holds the last valid version of records
+                # this catalog rejects.
+                previous = None if damage.corrupt else self.store
+                with self.store.rebuilding() as fresh:
+                    report = self._into(fresh)._index(root, previous, {}, progress)
+                report.rebuilt = damage.corrupt and f"it was damaged ({damage.corrupt})"
+            else:
+                report = self._index(root, self.store, damage.records, progress)
+        report.notes[:0] = notes
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _into(self, store: Store) -> Indexer:
+        return Indexer(store, self.text, self.image, batch_size=self.batch_size, image_loader=self.image_loader,
+                       say=self.say)
+
+    def _index(self, root: Path, previous: Store | None, damaged: dict[str, str],
+               progress: Callable[[int, int], Progress] | None) -> IndexReport:
+        """One run into ``self.store``: ``previous`` holds the last valid versions of the
+        records this catalog rejects; ``damaged`` documents are planned and embedded again."""
+        t0 = time.perf_counter()
         report = IndexReport()
-        catalog = load_catalog(root)
+        catalog = load_catalog(root, StoredRecords(previous))
         report.rejects.extend(catalog.rejects)
+        report.kept = sum(r.kept for r in catalog.rejects)
+        report.unreadable = catalog.unreadable
 
         models, dims = models_of(self.text, self.image)
         self.store.set_models(models, dims)
         existing = self.store.hashes()
+        for i in damaged:
+            if i in existing:
+                existing[i] = ""            # never equal to a plan's hash: written again
         plan_s = time.perf_counter() - t0
 
-        flow = _Flow(self, root, report)
+        # Last valid versions stand in for rejected records as they are stored: untouched.
+        as_stored = {doc_id(kind, rid) for kind, rid in catalog.restored} & set(existing)
+        flow = _Flow(self, root, report, set(damaged))
         try:
             wanted: set[str] = set()
             batch: list[DocPlan] = []
@@ -141,6 +214,10 @@ class Indexer:
                 p = next(plans, None)
                 if p is None:
                     break
+                if p.doc.id in as_stored and existing[p.doc.id]:
+                    wanted.add(p.doc.id)
+                    report.unchanged += 1
+                    continue
                 self._finish(p, root, models)
                 plan_s += time.perf_counter() - t
                 wanted.add(p.doc.id)
@@ -156,7 +233,12 @@ class Indexer:
             if batch:
                 flow.add(batch)
             report.timings["plan"] = plan_s
-            removed = [i for i in existing if i not in wanted]
+            # Records missing from a file with unreadable lines may be on those lines: kept.
+            held = {FILE_KINDS[name] for name in catalog.unreadable}
+            gone = [i for i in existing if i not in wanted]
+            removed = [i for i in gone if doc_kind(i) not in held]
+            report.held_back = len(gone) - len(removed) + len(catalog.held)
+            report.repaired = sum(1 for i in damaged if i in wanted)
             flow.start_progress(progress(changed, len(removed)) if progress else None)
             flow.drain()
         finally:
@@ -175,10 +257,11 @@ class Indexer:
         p.doc.source["_keys"] = {"text": p.text_key, "image": p.image_key}
         p.doc.content_hash = finish_hash(p, models)
 
-    def _job(self, batch: Sequence[DocPlan]) -> _Job:
+    def _job(self, batch: Sequence[DocPlan], damaged: set[str]) -> _Job:
         # Reuse vectors of documents whose text/image inputs did not change (e.g. only a
-        # price changed): only new inputs are embedded.
-        old = {d.id: d for d in self.store.get([p.doc.id for p in batch]) if d is not None}
+        # price changed): only new inputs are embedded. Damaged documents are not read.
+        ids = [p.doc.id for p in batch if p.doc.id not in damaged]
+        old = {d.id: d for d in self.store.get(ids) if d is not None}
         job = _Job([], [])
         for p in batch:
             prev = old.get(p.doc.id)
@@ -211,7 +294,7 @@ class Indexer:
             for p, rows in zip(job.need_text, where):
                 # A product titled in several languages gets the mean of its titles' vectors,
                 # so a query in any of those languages lands near it.
-                p.doc.text_vector = l2_normalise(vecs[rows].mean(axis=0))
+                p.doc.text_vector = self._checked(p, "text", l2_normalise(vecs[rows].mean(axis=0)), done)
             for s in list(recent)[:max(0, len(recent) - _RECENT_TEXTS)]:
                 del recent[s]                                   # oldest first
         done.timings["embed_text"] = time.perf_counter() - t
@@ -233,10 +316,22 @@ class Indexer:
             assert self.image is not None
             vecs = self.image.embed_batch(images)
             for p, v in zip(owners, vecs):
-                p.doc.image_vector = v
+                p.doc.image_vector = self._checked(p, "image", v, done)
             done.images_embedded = len(images)
         done.timings["embed_image"] = time.perf_counter() - t
         return done
+
+    @staticmethod
+    def _checked(p: DocPlan, field: str, vector: np.ndarray, done: _Done) -> np.ndarray | None:
+        """The vector, or None (reported) if the store would refuse it (e.g. all zeros):
+        one bad vector must not fail its batch. Not stored as done: tried again next run."""
+        problem = vector_problem(vector, None)
+        if problem is None:
+            return vector
+        where = (p.image if field == "image" else None) or p.doc.id
+        done.rejects.append(Reject(where, 0, f"{field} not indexed: its vector {problem}", p.doc.source.get("id")))
+        p.doc.content_hash += f"+{field}-failed"
+        return None
 
 
 class _Flow:
@@ -248,8 +343,8 @@ class _Flow:
     leave it, and the next run resumes from there.
     """
 
-    def __init__(self, indexer: Indexer, root: Path, report: IndexReport) -> None:
-        self.ix, self.root, self.report = indexer, root, report
+    def __init__(self, indexer: Indexer, root: Path, report: IndexReport, damaged: set[str]) -> None:
+        self.ix, self.root, self.report, self.damaged = indexer, root, report, damaged
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dupe-embed")
         self.waiting: deque[list[DocPlan]] = deque()
         self.running: deque[tuple[list[DocPlan], Future[_Done]]] = deque()
@@ -286,7 +381,7 @@ class _Flow:
     def _fill(self) -> None:
         while self.waiting and len(self.running) < self.ix.AHEAD:
             batch = self.waiting.popleft()
-            job = self.ix._job(batch)
+            job = self.ix._job(batch, self.damaged)
             self.running.append((batch, self.pool.submit(self.ix._embed, job, self.root, self.recent)))
 
     def _write_oldest(self) -> None:
@@ -318,7 +413,10 @@ def write_rejects(rejects: Sequence[Reject], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as f:
         for r in rejects:
-            f.write(json.dumps({"file": r.file, "line": r.line, "id": r.record_id, "reason": r.reason},
-                               ensure_ascii=False) + "\n")
+            # "kept": its last valid version stays indexed (only written when it does).
+            row = {"file": r.file, "line": r.line, "id": r.record_id, "reason": r.reason}
+            if r.kept:
+                row["kept"] = True
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 

@@ -12,6 +12,8 @@ only on the brand product and the filters, so they are cached per index generati
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -21,7 +23,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from indexer.embed.base import Embedder
+from indexer.embed.base import Embedder, EmbedderError
+from indexer.images import source_size
 from search import models
 from search.analysis import Analyzer, alias_map
 from search.brands import BrandHit
@@ -35,13 +38,14 @@ from search.store.schema import doc_id, label_key, record_id
 from search.understanding import IMAGE_MIN, LISTING_DF_MAX, ProductHit, Resolution, Understander
 
 Mode = Literal["hybrid", "bm25", "dense"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class SearchRequest:
     text: str | None = None
     image: Any = None                                  # PIL image (already validated)
-    crop: tuple[int, int, int, int] | None = None      # x, y, w, h in image pixels
+    crop: tuple[int, int, int, int] | None = None      # x, y, w, h in the pixels of the photo as sent
     filters: Filters = Filters()
     k: int = 20
     offset: int = 0
@@ -53,12 +57,14 @@ class SearchRequest:
     brand: str | None = None                           # the user's correction of the detected brand
     brand_product: str | None = None                   # ... or of the detected brand product
     today: dt.date | None = None
+    ocr_text: str | None = None                        # text already read on this (uncropped) photo: not read again
 
 
 @dataclass
 class Understanding:
     text: str | None = None
     ocr_text: str | None = None
+    ocr_error: str | None = None                       # OCR failed: searched without the text on the photo
     brand: BrandHit | None = None
     other_brands: list[BrandHit] = field(default_factory=list)
     brand_product: ProductHit | None = None
@@ -194,10 +200,8 @@ class SearchEngine:
         view = self.view()
         u = Understanding(text=text or None)
         image = _crop(req.image, req.crop) if req.image is not None else None
-        if image is not None and req.ocr and self.ocr is not None:
-            t = time.perf_counter()
-            u.ocr_text = self.ocr.read_text(image) or None
-            timings["ocr"] = time.perf_counter() - t
+        if image is not None and req.ocr:
+            self._read_text(image, req, u, timings)
 
         t = time.perf_counter()
         qvec = self.text.embed(text, query=True) if text and req.mode != "bm25" else None
@@ -247,6 +251,22 @@ class SearchEngine:
         return SearchResponse(u, page, len(results), (time.perf_counter() - t0) * 1000,
                               {k: round(v * 1000, 2) for k, v in timings.items()},
                               view.brand_products, self.fx)
+
+    def _read_text(self, image: Any, req: SearchRequest, u: Understanding, timings: dict[str, float]) -> None:
+        """The text on the photo, into ``u``: given (read before) or read now. An OCR
+        failure costs the search its OCR evidence only, and the response says so."""
+        if req.ocr_text is not None and req.crop is None:
+            u.ocr_text = req.ocr_text or None
+            return
+        if self.ocr is None:
+            return
+        t = time.perf_counter()
+        try:
+            u.ocr_text = self.ocr.read_text(image) or None
+        except EmbedderError as e:
+            log.warning("OCR failed, searching without the text on the photo: %s", e)
+            u.ocr_error = "the text on the photo could not be read: searched without it"
+        timings["ocr"] = time.perf_counter() - t
 
     def _understand(self, view: CatalogView, req: SearchRequest, u: Understanding, qvec: np.ndarray | None,
                     ivec: np.ndarray | None) -> Resolution:
@@ -402,10 +422,16 @@ def _coverage(query_tokens: list[str], hit_tokens: list[list[str]]) -> float:
 
 
 def _crop(image: Any, crop: tuple[int, int, int, int] | None) -> Any:
+    """The part of ``image`` that ``crop`` names in the pixels of the photo as sent (a
+    large JPEG is decoded at a reduced scale: ``indexer.images.source_size``)."""
     if crop is None:
         return image
     x, y, w, h = crop
-    W, H = image.size
+    W, H = source_size(image)
     if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > W or y + h > H:
         raise QueryError(f"crop ({x}, {y}, {w}, {h}) is outside the {W}x{H} photo")
-    return image.crop((x, y, x + w, y + h))
+    if (W, H) == image.size:
+        return image.crop((x, y, x + w, y + h))
+    sx, sy = image.size[0] / W, image.size[1] / H
+    left, top = min(math.floor(x * sx), image.size[0] - 1), min(math.floor(y * sy), image.size[1] - 1)
+    return image.crop((left, top, max(left + 1, math.ceil((x + w) * sx)), max(top + 1, math.ceil((y + h) * sy))))

@@ -98,7 +98,7 @@ def response_json(resp: SearchResponse, lang: str = "en") -> dict[str, Any]:
     bps = resp.brand_products
     return {
         "understood": {
-            "text": u.text, "ocr_text": u.ocr_text, "tokens": u.tokens,
+            "text": u.text, "ocr_text": u.ocr_text, "ocr_error": u.ocr_error, "tokens": u.tokens,
             "brand": brand_hit_json(u.brand), "other_brands": [brand_hit_json(h) for h in u.other_brands],
             "brand_product": product_hit_json(u.brand_product, bps, lang),
             "alternatives": [x for x in (product_hit_json(h, bps, lang) for h in u.alternatives) if x],

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from search.store import schema
-from search.store.base import Filters, IndexDoc, ModelMismatchError
+from search.store.base import Filters, IndexDoc, ModelMismatchError, StoreError
 
 MODELS = {"text": "fake-text@1", "image": "fake-image@1"}
 DIMS = {"text": 8, "image": 6}
@@ -237,6 +237,22 @@ class StoreContract:
             store.check_models({"text": "other-model@2"})
         with pytest.raises(ModelMismatchError):
             store.set_models({"text": "other-model@2", "image": "fake-image@1"}, DIMS)
+
+    def test_vectors_that_are_not_unit_vectors_are_refused_whole(self, store):
+        huge, nan, long = doc("x1", "huge", text=basis(8, 0)), doc("x2", "nan", image=basis(6, 0)), \
+            doc("x3", "long", text=basis(8, 1))
+        huge.text_vector = np.full(8, 1e30, dtype=np.float32)          # once the top result of every query
+        nan.image_vector = np.full(6, np.nan, dtype=np.float32)
+        long.text_vector = long.text_vector * 3
+        with pytest.raises(StoreError) as err:
+            store.upsert([catalog_docs()[0], huge, nan, long])
+        assert all(i in str(err.value) for i in ("x1", "x2", "x3")) and "length" in str(err.value)
+        assert store.info().count == 0
+
+    def test_health_answers(self, store):
+        store.upsert(catalog_docs())
+        health = store.health()
+        assert health.failing is None and health.problems == ()
 
     def test_survives_reopen(self, make_store):
         s = make_store("persist")

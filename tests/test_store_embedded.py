@@ -79,7 +79,10 @@ def test_corrupt_index_is_a_clear_error(tmp_path):
     (folder / "CURRENT").write_text("index-1.sqlite\n")
     (folder / "index-1.sqlite").write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="corrupt"):
-        EmbeddedStore(folder)
+        EmbeddedStore(folder, create=False)
+    writer = EmbeddedStore(folder)        # a writer opens it (to rebuild it); any other use says why it cannot
+    with pytest.raises(StoreError, match="corrupt"):
+        writer.info()
 
 
 def test_second_connection_sees_commits_of_the_first(tmp_path):

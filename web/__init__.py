@@ -4,6 +4,9 @@ for buyers and creators (``web.pages``).
 ``create_app(test_config=None)`` reads defaults, then ``DUPE_*`` environment variables
 (``from_prefixed_env``), then ``test_config``. Nothing heavy happens here: the search
 engine (index + models) is opened on first use, or taken from ``ENGINE`` in the config.
+
+Pages load images from this service only (``img-src 'self'``): remote catalog images
+reach them through ``web.imageproxy``, behind the same SSRF guard as every other fetch.
 """
 from __future__ import annotations
 
@@ -13,9 +16,10 @@ from typing import Any
 
 from flask import Flask, request
 
-from web import errors
+from web import errors, links, work
 from web.auth import RateLimiter, load_keys
 from web.cards import CardCache
+from web.imageproxy import RemoteImageCache
 from web.photos import PhotoStore
 from web.service import EngineHolder, ReindexJob
 
@@ -27,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "CATALOG_DIR": "seeds",            # catalog images are served from here under /images/
     "UPLOAD_DIR": "var/uploads",       # photos searched on the page, for their share links
     "UPLOAD_DAYS": 30,
+    "UPLOAD_MAX_FILES": 5000,          # photos kept for share links; beyond, the oldest go first
+    "UPLOAD_MAX_BYTES": 1024 * MiB,    # ... and their bytes
     "OCR": True,                       # read text on photos (brand names on packaging)
     "API_KEYS": "",                    # "name:sha256hex[:per_minute],..."
     "ADMIN_KEYS": "",                  # same format; may reindex and upload catalog files
@@ -39,8 +45,20 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 32 * MiB,    # whole request body (413 above)
     "MAX_FORM_MEMORY_SIZE": 32 * MiB,  # a form field (a base64 photo) may be large too
     "MAX_IMAGE_BYTES": 15 * MiB,       # one encoded photo
-    "MAX_IMAGE_PIXELS": 50_000_000,
-    "URL_TIMEOUT": 5.0,                # seconds for fetching image_url
+    # Pixels decoded per photo: JPEGs are decoded at the scale the models need (a 50 MP phone
+    # photo at 1/4), so this bounds PNG, GIF, WebP... (a 37-byte GIF can declare a 49 Mpx
+    # screen); 24 Mpx still admits a 6K screenshot.
+    "MAX_IMAGE_PIXELS": 24_000_000,
+    "SERVER_THREADS": 16,              # the WSGI server's request threads (dupe serve --threads)
+    "PHOTO_WORKERS": 0,                # photo searches run at once (0: one per core; web.work)
+    "PHOTO_QUEUE": None,               # ... waiting in turn (None: up to half the threads); beyond, 503 busy
+    "PHOTO_WAIT_S": 10.0,              # ... for at most this long
+    "URL_TIMEOUT": 5.0,                # seconds for fetching one image_url, all of it
+    "URL_BATCH_TIMEOUT": 10.0,         # seconds for all image URLs of one batch
+    "URL_BATCH_WORKERS": 4,            # a batch's image URLs fetched at once
+    "PUBLIC_URL": None,                # https://dupes.example: absolute links; unset: relative links
+    "IMAGE_PROXY_RATE_LIMIT_PER_MIN": 600,   # remote catalog images fetched for pages, per address
+    "IMAGE_PROXY_CACHE_BYTES": 32 * MiB,     # remote catalog images kept in memory for pages
     "URL_FETCHER": None,               # callable(url, timeout=, max_bytes=) -> bytes; default fetch_url
     "BATCH_MAX": 20,                   # items per batch search
     "CATALOG_MAX_BYTES": 64 * MiB,     # one catalog file uploaded by an admin
@@ -59,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Relative folders are relative to where the service is started (the repo root).
     for key in ("CATALOG_DIR", "UPLOAD_DIR"):
         cfg[key] = str(Path(os.fspath(cfg[key])).resolve())
+    cfg["PUBLIC_URL"] = links.normalise(cfg["PUBLIC_URL"])
     if cfg["URL_FETCHER"] is None:
         from indexer.images import fetch_url
         cfg["URL_FETCHER"] = fetch_url
@@ -75,9 +94,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["dupe_keys"] = load_keys(str(cfg["API_KEYS"] or ""), str(cfg["ADMIN_KEYS"] or ""),
                                             cfg["API_KEYS_FILE"])
     app.extensions["dupe_limiter"] = RateLimiter()
-    app.extensions["dupe_photos"] = PhotoStore(cfg["UPLOAD_DIR"], float(cfg["UPLOAD_DAYS"]))
+    app.extensions["dupe_photos"] = PhotoStore(cfg["UPLOAD_DIR"], float(cfg["UPLOAD_DAYS"]),
+                                               max_files=int(cfg["UPLOAD_MAX_FILES"]),
+                                               max_bytes=int(cfg["UPLOAD_MAX_BYTES"]))
+    app.extensions["dupe_photo_gate"] = work.gate_for(cfg)
     app.extensions["dupe_reindex"] = ReindexJob()
     app.extensions["dupe_cards"] = CardCache()
+    app.extensions["dupe_remote_images"] = RemoteImageCache(int(cfg["IMAGE_PROXY_CACHE_BYTES"]))
 
     app.json.ensure_ascii = False        # type: ignore[attr-defined]  # readable Chinese in JSON
     app.json.sort_keys = False           # type: ignore[attr-defined]
@@ -88,9 +111,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     errors.register(app)
 
-    from web import api, pages
+    from web import api, imageproxy, pages
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(imageproxy.bp)
+    app.add_template_global(imageproxy.img_src)
 
     @app.after_request
     def _security_headers(resp):
@@ -99,7 +124,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if resp.mimetype == "text/html":
             resp.headers.setdefault(
                 "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data: blob: https: http:; style-src 'self'; "
+                "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
                 "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
                 "form-action 'self'")
         if request.path.startswith("/api/"):

@@ -3,22 +3,28 @@
 Search by text and/or photo (multipart ``photo``, ``image_base64`` or ``image_url``),
 batch search, products, brands, a brand product's dupes, health, the OpenAPI document,
 and admin operations (reindex, catalog upload). Every request is identified (API key or
-anonymous) and rate limited before its view runs; every error has the one error shape
-of ``web.errors``. The OpenAPI document in ``web.openapi`` describes exactly this.
+anonymous) and rate limited before its view runs (a guess at a key costs a token of the
+caller's address); every error has the one error shape of ``web.errors``. JSON bodies
+are sized and counted before they are parsed (``web.bodylimits``). The OpenAPI document
+in ``web.openapi`` describes exactly this.
 """
 from __future__ import annotations
 
 import json
 import os
+import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from indexer.catalog.reader import CATALOG_FILES
-from web import service
+from search.store.base import StoreError
+from web import links, service, work
 from web.auth import ANONYMOUS, Identity, identify
-from web.errors import ApiError
+from web.bodylimits import check_json_body, json_limit
+from web.errors import ApiError, public_text
 from web.params import (
     LISTING_FIELDS,
     SearchParams,
@@ -39,14 +45,24 @@ _OPEN = {"api.health", "api.openapi"}
 # ----------------------------------------------------------------------------- identity, limits, CORS
 
 
+def _header_text(value: str) -> str:
+    """A header value as the text the caller sent. WSGI decodes header bytes as Latin-1;
+    keys are configured (and hashed) as UTF-8 text, so a non-ASCII key is recovered from
+    its bytes. Bytes that are not UTF-8 stay as Latin-1 text (and match no key)."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
 def _presented_key() -> str | None:
     key = request.headers.get("X-API-Key")
     if key is not None:
-        return key.strip()
+        return _header_text(key).strip()
     auth = request.headers.get("Authorization")
     if auth is None:
         return None
-    scheme, _, token = auth.strip().partition(" ")
+    scheme, _, token = _header_text(auth).strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "Authorization must be 'Bearer <API key>'", None,
                        {"WWW-Authenticate": "Bearer"})
@@ -57,20 +73,39 @@ def _client_addr() -> str:
     return request.remote_addr or "unknown"
 
 
+def _bucket(ident: Identity) -> tuple[str, int]:
+    """The caller's rate-limit bucket and its requests per minute."""
+    cfg = current_app.config
+    if ident.anonymous:
+        return f"anon:{_client_addr()}", int(cfg["ANON_RATE_LIMIT_PER_MIN"])
+    return f"key:{ident.name}", int(ident.per_minute or cfg["RATE_LIMIT_PER_MIN"])
+
+
+def _who(ident: Identity) -> str:
+    return "this API key" if not ident.anonymous else "anonymous callers (use an API key for more)"
+
+
 def charge(cost: int = 1) -> None:
     """Take ``cost`` tokens from the caller's bucket, or refuse with 429 + Retry-After."""
     ident: Identity = g.identity
-    cfg = current_app.config
-    if ident.anonymous:
-        key, per_minute = f"anon:{_client_addr()}", int(cfg["ANON_RATE_LIMIT_PER_MIN"])
-    else:
-        key, per_minute = f"key:{ident.name}", int(ident.per_minute or cfg["RATE_LIMIT_PER_MIN"])
+    key, per_minute = _bucket(ident)
     ok, wait, left = current_app.extensions["dupe_limiter"].take(key, per_minute, cost)
     g.rate = (per_minute, left)
     if not ok:
-        who = "this API key" if not ident.anonymous else "anonymous callers (use an API key for more)"
-        raise ApiError(429, "rate_limited", f"rate limit of {per_minute} requests per minute reached for {who}",
+        raise ApiError(429, "rate_limited",
+                       f"rate limit of {per_minute} requests per minute reached for {_who(ident)}",
                        None, {"Retry-After": str(max(1, int(wait + 0.999)))})
+
+
+def _refuse_unknown_key() -> None:
+    """401 for an unknown key; each guess costs a token of the address's anonymous bucket,
+    so guessing is rate limited like anonymous use (429 once the bucket is empty)."""
+    key, per_minute = _bucket(ANONYMOUS)
+    ok, wait, _ = current_app.extensions["dupe_limiter"].take(key, per_minute, 1)
+    if not ok:
+        raise ApiError(429, "rate_limited", f"too many requests with unknown API keys from this address "
+                       f"(limit {per_minute} per minute)", None, {"Retry-After": str(max(1, int(wait + 0.999)))})
+    raise ApiError(401, "unauthorized", "unknown API key", None, {"WWW-Authenticate": "Bearer"})
 
 
 @bp.before_request
@@ -79,7 +114,7 @@ def _identify_and_limit() -> None:
         return
     ident = identify(_presented_key(), current_app.extensions["dupe_keys"])
     if ident is None:
-        raise ApiError(401, "unauthorized", "unknown API key", None, {"WWW-Authenticate": "Bearer"})
+        _refuse_unknown_key()
     g.identity = ident
     if request.endpoint not in _OPEN:
         charge(1)
@@ -132,9 +167,18 @@ def _lang_only() -> str:
 
 
 def read_json() -> Any:
-    """The request body as JSON, or 400 (malformed, not UTF-8, or nested too deeply)."""
+    """The request body as JSON, or 413 (too large) or 400 (too many values: both checked
+    before parsing; malformed, not UTF-8, or nested too deeply)."""
+    cfg = current_app.config
+    limit = json_limit(int(cfg["MAX_IMAGE_BYTES"]), int(cfg["BATCH_MAX"]))
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "payload_too_large",
+                       f"JSON body too large: {request.content_length} bytes (limit {limit})", "body")
+    request.max_content_length = min(limit, request.max_content_length or limit)   # chunked bodies too
+    data = request.get_data(cache=True)
+    check_json_body(data, limit)
     try:
-        body = json.loads(request.get_data(cache=True))
+        body = json.loads(data)
         # Lone surrogates ("\ud800") parse but are not text: refuse them here, once.
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError):   # UnicodeError is a ValueError
@@ -150,7 +194,8 @@ def _no_params() -> None:
 
 
 def _search_request() -> tuple[SearchParams, Any]:
-    """Parameters and photo of GET or POST /search, from whichever body type was sent."""
+    """Parameters and uploaded photo file (not decoded yet) of GET or POST /search, from
+    whichever body type was sent."""
     args = multidict_raw(request.args)
     upload = None
     if request.method == "GET":
@@ -176,13 +221,14 @@ def _search_request() -> tuple[SearchParams, Any]:
     p = parse_search(raw, require_query=upload is None)
     if upload is not None and p.has_photo_source():
         raise ApiError(400, "too_many_photos", "give one photo: photo, image_base64, image_url or photo_id", "photo")
-    return p, service.photo_for(p, upload)
+    return p, upload
 
 
 @bp.route("/search", methods=["GET", "POST"])
 def search():
-    p, image = _search_request()
-    resp = service.run_search(p, image)
+    p, upload = _search_request()
+    with work.photo_slot(upload is not None or p.has_photo_source()):
+        resp = service.run_search(p, service.photo_for(p, upload))
     return jsonify(service.search_json(resp, p))
 
 
@@ -201,22 +247,42 @@ def search_batch():
     cap = int(current_app.config["BATCH_MAX"])
     if len(items) > cap:
         raise ApiError(413, "batch_too_large", f"items: at most {cap} searches per batch, got {len(items)}", "items")
+    per_minute = _bucket(g.identity)[1]
+    if len(items) > per_minute:
+        # Each item costs one request of the limit: such a batch could never pass.
+        raise ApiError(413, "batch_over_rate_limit",
+                       f"items: {len(items)} searches exceed the limit of {per_minute} requests per minute "
+                       f"for {_who(g.identity)}; send at most {per_minute} per batch", "items")
     charge(len(items) - 1)      # one token per search; the request itself took one
-    out = []
+    parsed: list[SearchParams | Exception] = []
     for i, item in enumerate(items):
-        ref = item.get("id") if isinstance(item, dict) else None
-        ref = ref if isinstance(ref, (str, int)) and not isinstance(ref, bool) else None
         try:
             if not isinstance(item, dict):
                 raise ApiError(400, "invalid_parameter", f"items[{i}]: must be a JSON object", "items")
             fields = {k: v for k, v in item.items() if k != "id"}
-            p = parse_search(json_raw(fields, f"items[{i}]"))
-            resp = service.run_search(p, service.photo_for(p))
+            parsed.append(parse_search(json_raw(fields, f"items[{i}]")))
+        except Exception as e:          # noqa: BLE001  (becomes this item's error)
+            parsed.append(e)
+    fetcher = service.fetch_all(p.image_url for p in parsed if isinstance(p, SearchParams) and p.image_url)
+    out = []
+    for i, (item, p) in enumerate(zip(items, parsed)):
+        ref = item.get("id") if isinstance(item, dict) else None
+        ref = ref if isinstance(ref, (str, int)) and not isinstance(ref, bool) else None
+        try:
+            if isinstance(p, Exception):
+                raise p
+            with work.photo_slot(p.has_photo_source()):
+                resp = service.run_search(p, service.photo_for(p, fetcher=fetcher))
             out.append({"index": i, "id": ref, "status": 200, "result": service.search_json(resp, p)})
         except ApiError as e:
-            if e.status >= 500:
+            if e.code == "index_unavailable":
                 raise         # the index is down: the whole batch fails the same way
             out.append({"index": i, "id": ref, "status": e.status, "error": e.body()["error"]})
+        except Exception:     # a bug met by one item: logged, and the others still run
+            current_app.logger.exception("batch item %d failed", i)
+            out.append({"index": i, "id": ref, "status": 500,
+                        "error": {"code": "internal_error", "message": "internal error: the service logged it",
+                                  "field": None}})
     return jsonify({"items": out, "ok": sum(1 for x in out if x["status"] == 200),
                     "failed": sum(1 for x in out if x["status"] != 200)})
 
@@ -253,16 +319,26 @@ def health():
     _no_params()
     eng = service.engine()
     info = service.guarded(eng.store.info)
-    return jsonify({"status": "ok", "index": {"count": info.count, "models": info.models,
-                                              "generation": info.generation},
-                    "reindex": current_app.extensions["dupe_reindex"].snapshot()})
+    # Searches can fail while the index opens and counts (a damaged page): the store runs
+    # a tiny query and remembers what failed lately (``Store.health``).
+    checked = service.guarded(eng.store.health)
+    if checked.failing:
+        raise service.unavailable(StoreError(checked.failing))
+    reindex = current_app.extensions["dupe_reindex"].snapshot()
+    if not g.identity.admin:
+        reindex = {"state": reindex["state"]}       # its error names server paths: admins only
+    problems = [p if g.identity.admin else public_text(p) for p in checked.problems]
+    return jsonify({"status": "degraded" if problems else "ok", **({"problems": problems} if problems else {}),
+                    "index": {"count": info.count, "models": info.models, "generation": info.generation},
+                    "reindex": reindex})
 
 
 @bp.get("/openapi.json")
 def openapi():
     _no_params()
     from web.openapi import spec
-    return jsonify(spec(request.host_url.rstrip("/") + "/api/v1", int(current_app.config["BATCH_MAX"])))
+    return jsonify(spec(links.external(request.script_root + (bp.url_prefix or "")),
+                        int(current_app.config["BATCH_MAX"])))
 
 
 # ----------------------------------------------------------------------------- admin
@@ -297,7 +373,20 @@ def admin_catalog(name: str):
         raise ApiError(422, "not_utf8", f"catalog files must be UTF-8 ({e.reason} at byte {e.start})", "body") from None
     folder = Path(current_app.config["CATALOG_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{name}.upload-{os.getpid()}"
-    tmp.write_bytes(data)
-    os.replace(tmp, folder / name)
+    # A temporary file of its own for each upload (a shared name let concurrent uploads
+    # write into each other's), replaced under a lock: the file is always one whole upload.
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".upload")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        with _catalog_lock:
+            os.replace(tmp, folder / name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return jsonify({"file": name, "bytes": len(data)})
+
+
+_catalog_lock = threading.Lock()

@@ -3,9 +3,13 @@
 Every error the API returns is ``{"error": {"code": ..., "message": ..., "field": ...}}``
 with a 4xx status for bad input, 503 when the index cannot be used, and 500 (without a
 traceback) for a bug. Pages get the same information rendered as a readable page.
+
+Messages are public: what a caller sent is echoed cut short (``shown``), and what the
+server knows about itself -- folders, internal addresses -- is taken out (``public_text``).
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
@@ -15,6 +19,33 @@ from werkzeug.exceptions import HTTPException
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
                422: "unprocessable", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+
+
+# What a public message must not carry: URLs (an internal Elasticsearch, a proxy),
+# absolute paths (POSIX and Windows), IP addresses with or without a port, and the
+# "host='...'" of client library errors.
+_SERVER_DETAIL = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\")]+"
+    r"|(?<![\w.])(?:[A-Za-z]:\\|/)(?:[^\s'\",:;()]+)"
+    r"|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"
+    r"|\[?(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F]{0,4})\]?(?::\d+)?"
+    r"|host=['\"][^'\"]*['\"]")
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A caller's value for a message: its repr, cut to ``limit`` characters."""
+    try:
+        text = value if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else repr(value)
+    except ValueError:                      # an int beyond str()'s digit limit
+        text = "a number too long to show"
+    if len(text) > limit:
+        text = text[:limit] + f"... ({len(text)} characters)"
+    return repr(text) if isinstance(value, str) else text
+
+
+def public_text(message: str) -> str:
+    """``message`` without server paths and addresses (each becomes ``<server detail>``)."""
+    return _SERVER_DETAIL.sub("<server detail>", message)
 
 
 class ApiError(Exception):
@@ -64,7 +95,8 @@ def register(app: Flask) -> None:
         code = _HTTP_CODES.get(status, "http_error")
         message = e.description or e.name
         if status == 413:
-            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            # The route's own limit when it set one (JSON bodies, catalog files).
+            limit = request.max_content_length or current_app.config.get("MAX_CONTENT_LENGTH")
             message = f"request body too large (limit {limit} bytes)"
         headers = {}
         if status == 405 and e.get_headers():

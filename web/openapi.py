@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from web.bodylimits import MAX_JSON_TOKENS
 from web.params import LABELS, MAX_K, MAX_QUERY_CHARS, MAX_RESULTS_DEPTH, MODES
 
 NULL_STR = {"type": ["string", "null"]}
@@ -28,8 +29,9 @@ RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying aga
                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
 
 COMMON_ERRORS = {
-    "400": _error("Bad parameters (unknown, malformed or out of range); `field` names the parameter"),
-    "401": _error("Unknown API key"),
+    "400": _error("Bad parameters (unknown, malformed or out of range), or a JSON body with too many "
+                  "values; `field` names the parameter"),
+    "401": _error("Unknown API key (guesses count against the caller's address: 429 after too many)"),
     "429": _error("Rate limit reached", RETRY_AFTER),
     "503": _error("The search index is missing, corrupt or built with other models", RETRY_AFTER),
 }
@@ -199,6 +201,8 @@ SCHEMAS: dict[str, Any] = {
                 "required": ["text", "ocr_text", "brand", "brand_product", "looks_like", "other_brands"],
                 "properties": {
                     "text": NULL_STR, "ocr_text": NULL_STR, "tokens": {"type": "array", "items": {"type": "string"}},
+                    "ocr_error": {**NULL_STR, "description": "Set when the text on the photo could not be "
+                                  "read: the search ran without it"},
                     "brand": _ref("BrandHit"), "other_brands": {"type": "array", "items": _ref("BrandHit")},
                     "brand_product": {"anyOf": [_ref("BrandProduct"), {"type": "null"}]},
                     "looks_like": {"type": "array", "items": _ref("BrandProduct")},
@@ -278,7 +282,10 @@ def spec(server_url: str = "/api/v1", batch_max: int = 20) -> dict[str, Any]:
                 "Find factory-made alternatives (dupes) to brand products, by text or photo, with "
                 "endorsement labels (same_foundry, equal_quality) and their evidence. Anonymous callers "
                 "have a lower rate limit than API keys (X-API-Key or Authorization: Bearer). Every error "
-                "is {\"error\": {\"code\", \"message\", \"field\"}}."),
+                "is {\"error\": {\"code\", \"message\", \"field\"}}. Links (`image_urls` of catalog "
+                "files, `card_url`) are absolute when the service is configured with its public URL, "
+                "else relative to this service's root. JSON bodies are limited in size and to "
+                f"{MAX_JSON_TOKENS} of the bytes '{{', '[' and ','."),
         },
         "servers": [{"url": server_url}],
         "components": {
@@ -311,7 +318,12 @@ def spec(server_url: str = "/api/v1", batch_max: int = 20) -> dict[str, Any]:
                 "post": {
                     "operationId": "searchBatch",
                     "summary": f"Up to {batch_max} searches in one request; each item succeeds or fails alone",
-                    "description": "Each item costs one request of the rate limit.",
+                    "description": ("Each item counts as one request against the rate limit (the batch "
+                                    "needs as many tokens as it has items), so a batch larger than the "
+                                    "caller's per-minute limit is refused with 413 `batch_over_rate_limit`. "
+                                    "Image URLs of the items are fetched concurrently within one time "
+                                    "budget; each item succeeds or fails alone, except when the index "
+                                    "is unavailable (503)."),
                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
                         "type": "object", "required": ["items"], "additionalProperties": False,
                         "properties": {"items": {"type": "array", "minItems": 1, "maxItems": batch_max,
@@ -322,7 +334,8 @@ def spec(server_url: str = "/api/v1", batch_max: int = 20) -> dict[str, Any]:
                             "ok": {"type": "integer"}, "failed": {"type": "integer"}}},
                             "One entry per item, in order: `result`, or `error` with its status"),
                         **COMMON_ERRORS,
-                        "413": _error("Too many items, or body too large"),
+                        "413": _error("Too many items, more items than the caller's per-minute limit, "
+                                      "or body too large"),
                         "415": _error("The body must be application/json"),
                     },
                 },
@@ -361,9 +374,14 @@ def spec(server_url: str = "/api/v1", batch_max: int = 20) -> dict[str, Any]:
                     "operationId": "health", "summary": "Whether the index can be searched", "security": [{}],
                     "responses": {
                         "200": _json({"type": "object", "required": ["status", "index"], "properties": {
-                            "status": {"const": "ok"},
+                            "status": {"enum": ["ok", "degraded"]},
+                            "problems": {"type": "array", "items": {"type": "string"},
+                                         "description": "With status degraded: what the index could not read "
+                                                        "back and leaves out of search until `dupe index` "
+                                                        "writes it again"},
                             "index": {"type": "object", "required": ["count", "models", "generation"]},
-                            "reindex": _ref("ReindexStatus")}}, "Ready"),
+                            "reindex": _ref("ReindexStatus")}}, "Ready (degraded: searches answer without "
+                                                                "some damaged records)"),
                         "400": COMMON_ERRORS["400"],
                         "401": COMMON_ERRORS["401"],
                         "503": COMMON_ERRORS["503"]},

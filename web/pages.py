@@ -29,7 +29,7 @@ from indexer.images import ImageError, load_local
 from search.claims import Claim
 from search.models import Listing
 from search.serialize import pick_title
-from web import cards, service
+from web import cards, links, photos, service, work
 from web.errors import ApiError
 from web.i18n import t, ui_lang
 from web.params import SearchParams, parse_search
@@ -117,18 +117,18 @@ def _render(p: SearchParams | None, *, data: dict[str, Any] | None = None, error
         args = p.query_args(**changes) if p else []
         return base + ("?" + urlencode(args) if args else "")
 
-    share_url = None
-    og_image = None
+    share_url = og_url = og_image = None
     if p is not None and (p.q or photo_id) and error is None:
-        share_url = request.host_url.rstrip("/") + link(page=1)
-        if data and data["results"]:
+        # From PUBLIC_URL, never the Host header (web.links); og tags only when absolute.
+        share_url, og_url = links.external(link(page=1)), links.absolute(link(page=1))
+        if data and data["results"] and og_url:
             og_image = data["results"][0]["card_url"]
     html = render_template("search.html", p=p or SearchParams(k=PAGE_K, lang=lang), data=data, error=error,
-                           photo_id=photo_id, link=link, base_url=base, share_url=share_url, og_image=og_image,
+                           photo_id=photo_id, link=link, base_url=base, share_url=share_url, og_url=og_url, og_image=og_image,
                            brands=_brand_choices(lang) if data else [],
                            photo_url=url_for("pages.photo_file", photo_id=photo_id) if photo_id else None,
                            ship_options=(24, 48, 72))
-    return html, status
+    return html, status, (error.headers if error is not None else {})     # Retry-After of a 429 or 503
 
 
 # ----------------------------------------------------------------------------- views
@@ -153,13 +153,24 @@ def search():
     return _search_and_render(p)
 
 
-def _search_and_render(p: SearchParams, photo_id: str | None = None, image: Any = None):
+def _search_and_render(p: SearchParams, photo_id: str | None = None):
+    """A text search, or the search of the kept photo ``photo_id`` (decoded and searched
+    in a slot of the photo gate, ``web.work``). The text OCR reads on a kept photo is
+    kept with it: later visits of its link do not read it again."""
     _limit()
+    store = current_app.extensions["dupe_photos"]
+    known = None
     try:
-        resp = service.run_search(p, image)
+        with work.photo_slot(photo_id is not None):
+            image = store.load(photo_id, current_app.config) if photo_id else None
+            known = store.text(photo_id) if photo_id and p.crop is None else None
+            resp = service.run_search(p, image, ocr_text=known)
         data = service.search_json(resp, p)
     except ApiError as e:
         return _render(p, error=e, photo_id=photo_id, status=e.status)
+    read = "ocr" in resp.timings and resp.understood.ocr_error is None   # OCR ran, and succeeded
+    if photo_id and known is None and p.crop is None and read:
+        store.keep_text(photo_id, resp.understood.ocr_text or "")
     return _render(p, data=data, photo_id=photo_id)
 
 
@@ -167,11 +178,14 @@ def _search_and_render(p: SearchParams, photo_id: str | None = None, image: Any 
 def search_post():
     """The page's form: a new photo is stored and the browser sent to its stable URL."""
     photo = next((f for name in ("photo", "camera") for f in request.files.getlist(name) if f and f.filename), None)
+    if photo is not None:
+        _limit()            # decoding and keeping a photo is a search's worth of work
     try:
         p = _page_params(request.form)
         if photo is not None:
-            image = service.photo_for(p, photo)
-            photo_id = current_app.extensions["dupe_photos"].save(image)
+            with work.photo_slot():
+                image = service.photo_for(p, photo)
+                photo_id = current_app.extensions["dupe_photos"].save(image)
             args = p.query_args(crop=None, photo_id=None)
             return redirect(url_for("pages.photo_search", photo_id=photo_id) + ("?" + urlencode(args) if args else ""),
                             303)
@@ -189,12 +203,13 @@ def search_post():
 def photo_search(photo_id: str):
     try:
         p = _page_params(request.args)
-        image = current_app.extensions["dupe_photos"].load(photo_id, current_app.config)
+        if current_app.extensions["dupe_photos"].path(photo_id) is None:
+            raise photos.photo_not_found()
     except ApiError as e:
         return _render(None, error=e, status=e.status)
     from dataclasses import replace
     p = replace(p, photo_id=None)
-    return _search_and_render(p, photo_id=photo_id, image=image)
+    return _search_and_render(p, photo_id=photo_id)
 
 
 @bp.get("/s/<photo_id>/photo.jpg")

@@ -4,6 +4,8 @@ Query strings, form fields and JSON bodies all arrive as ``{name: [value, ...]}`
 (JSON values keep their JSON type); ``parse_search`` turns them into a typed
 ``SearchParams`` or raises ``ApiError`` (400) naming the offending field. Unknown
 parameters are refused rather than ignored, so a typo never silently widens a search.
+Numbers are checked against their range before any conversion that could overflow, and
+messages echo a caller's value cut short (``web.errors.shown``).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any
 
 from search.engine import SearchRequest
 from search.store.base import Filters
-from web.errors import ApiError
+from web.errors import ApiError, shown
 
 LABELS = ("same_foundry", "equal_quality")
 MODES = ("hybrid", "bm25", "dense")
@@ -121,6 +123,7 @@ class SearchParams:
 
 
 def _bad(name: str, message: str, code: str = "invalid_parameter") -> ApiError:
+    name = name if len(name) <= 40 else name[:40] + "..."     # a caller's key, in merge_raw
     return ApiError(400, code, f"{name}: {message}", name)
 
 
@@ -136,36 +139,44 @@ def to_str(name: str, v: Any, max_chars: int = MAX_STR_CHARS) -> str | None:
 
 
 def to_int(name: str, v: Any, lo: int, hi: int) -> int:
+    want = f"must be an integer from {lo} to {hi}"
     if isinstance(v, bool):
-        raise _bad(name, "must be an integer")
+        raise _bad(name, want)
     if isinstance(v, str):
         if not _INT_RE.fullmatch(v):
-            raise _bad(name, f"must be an integer from {lo} to {hi}")
+            raise _bad(name, want)
         v = int(v)
+    if isinstance(v, float) and math.isfinite(v) and not lo <= v <= hi:
+        raise _bad(name, f"{want}, got {shown(v)}")
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     if not isinstance(v, int):
-        raise _bad(name, "must be an integer")
+        raise _bad(name, want)
     if not lo <= v <= hi:
-        raise _bad(name, f"must be from {lo} to {hi}, got {v}")
+        raise _bad(name, f"{want}, got {shown(v)}")
     return v
 
 
 def to_float(name: str, v: Any, lo: float, hi: float) -> float:
+    want = f"must be a number from {lo:g} to {hi:g}"
     if isinstance(v, bool):
-        raise _bad(name, "must be a number")
+        raise _bad(name, want)
     if isinstance(v, str):
         if not _NUM_RE.fullmatch(v):
-            raise _bad(name, "must be a number")
+            raise _bad(name, want)
         try:
             v = float(v)
         except ValueError:
-            raise _bad(name, "must be a number") from None
+            raise _bad(name, want) from None
     if not isinstance(v, (int, float)):
-        raise _bad(name, "must be a number")
+        raise _bad(name, want)
+    # A JSON integer may have hundreds of digits: compare it as an integer, since
+    # float() of it raises OverflowError.
+    if isinstance(v, int) and not lo <= v <= hi:
+        raise _bad(name, f"{want}, got {shown(v)}")
     v = float(v)
     if not math.isfinite(v) or not lo <= v <= hi:
-        raise _bad(name, f"must be a number from {lo:g} to {hi:g}")
+        raise _bad(name, f"{want}, got {shown(v)}")
     return v
 
 

@@ -3,12 +3,16 @@ the folder where photos searched on the page are kept for their share links.
 
 Decoding is left to ``indexer.images`` (size and pixel limits, format allow-list, SSRF
 guard); this module maps its ``ImageError`` to HTTP statuses and never opens untrusted
-bytes itself.
+bytes itself. Photos are decoded at the size the service works at (``WORK_SIDE``): a
+large JPEG at a reduced scale, so a 50 MP phone photo costs what a 3 Mpx one does.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import hashlib
+import json
 import os
 import re
 import secrets
@@ -21,6 +25,7 @@ from typing import Any
 from PIL import Image
 
 from indexer.images import ImageError, decode_image
+from web import work
 from web.errors import ApiError
 
 _DATA_URL_RE = re.compile(r"^data:[\w.+/-]*(;[\w=.+-]+)*;base64,", re.I)
@@ -28,6 +33,10 @@ _WS_RE = re.compile(r"\s+")
 _PHOTO_ID_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 Fetcher = Callable[..., bytes]
+
+#: The largest side any use of a photo needs: the copy kept for its share link; OCR reads
+#: 1280 (``indexer.embed.ocr.MAX_SIDE``), the image model less.
+WORK_SIDE = 1600
 
 
 def image_error(e: ImageError, field: str) -> ApiError:
@@ -52,7 +61,8 @@ def decode(data: bytes, field: str, cfg: dict[str, Any]) -> Image.Image:
     if len(data) > max_bytes:
         raise ApiError(413, "image_too_large", f"image too large: {len(data)} bytes (limit {max_bytes})", field)
     try:
-        return decode_image(data, max_bytes=max_bytes, max_pixels=cfg["MAX_IMAGE_PIXELS"])
+        return decode_image(data, max_bytes=max_bytes, max_pixels=cfg["MAX_IMAGE_PIXELS"], work_side=WORK_SIDE,
+                            admit=work.claim)
     except ImageError as e:
         raise image_error(e, field) from None
 
@@ -91,16 +101,30 @@ def from_url(url: str, cfg: dict[str, Any], fetcher: Fetcher, field: str = "imag
     return decode(data, field, cfg)
 
 
+def photo_not_found() -> ApiError:
+    return ApiError(404, "photo_not_found", "this photo is unknown or has expired; upload it again", "photo_id")
+
+
 class PhotoStore:
     """Photos searched on the page, kept as re-encoded JPEGs (EXIF, GPS included, dropped)
-    under random ids for ``days`` days, so a photo search has a stable share link."""
+    for ``days`` days, so a photo search has a stable share link; with each, once read,
+    the text OCR found on it (``<id>.json``), so a visit to the link does not read it again.
 
-    MAX_SIDE = 1600
+    The same photo gets the same id and no new file: the id is a hash of its pixels, keyed
+    with this process's secret (an id tells nothing to someone who has the photo; after a
+    restart the photo gets a new id, the old link still works). At most ``max_files``
+    photos and ``max_bytes`` are kept: beyond, the oldest go first.
+    """
 
-    def __init__(self, folder: Path | str, days: float, *, clock: Callable[[], float] = time.time) -> None:
+    MAX_SIDE = WORK_SIDE
+
+    def __init__(self, folder: Path | str, days: float, *, max_files: int = 5000, max_bytes: int = 1 << 30,
+                 clock: Callable[[], float] = time.time) -> None:
         self.folder = Path(folder)
         self.days = float(days)
+        self.max_files, self.max_bytes = int(max_files), int(max_bytes)
         self.clock = clock
+        self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._last_purge = 0.0
 
@@ -120,40 +144,109 @@ class PhotoStore:
         return p if age <= self.days * 86400 else None
 
     def save(self, image: Image.Image) -> str:
+        """Keep ``image``; its id. A photo kept already is only given a new lease of life."""
         self.folder.mkdir(parents=True, exist_ok=True)
         im = image.copy()
         im.thumbnail((self.MAX_SIDE, self.MAX_SIDE))
-        photo_id = secrets.token_urlsafe(12)
-        tmp = self.folder / f".{photo_id}.tmp"
+        h = hashlib.blake2b(im.tobytes(), key=self._key, digest_size=12, person=b"dupe-photo")
+        h.update(f"{im.mode} {im.size}".encode())
+        photo_id = base64.urlsafe_b64encode(h.digest()).decode()       # 16 characters
+        target = self.folder / f"{photo_id}.jpg"
+        if self.path(photo_id) is not None:
+            now = self.clock()
+            for p in (target, self._text_path(photo_id)):
+                with contextlib.suppress(OSError):
+                    os.utime(p, (now, now))
+            return photo_id
+        tmp = self.folder / f".{photo_id}.{secrets.token_hex(4)}.tmp"
         im.save(tmp, "JPEG", quality=88)
-        os.replace(tmp, self.folder / f"{photo_id}.jpg")
+        os.replace(tmp, target)
+        self._text_path(photo_id).unlink(missing_ok=True)      # a stale text of an expired namesake
         self.purge()
+        self.trim()
         return photo_id
+
+    def _text_path(self, photo_id: str) -> Path:
+        return self.folder / f"{photo_id}.json"
+
+    def text(self, photo_id: str) -> str | None:
+        """The text OCR read on the kept photo ("" if none), or None if not read yet."""
+        if self.path(photo_id) is None:
+            return None
+        try:
+            kept = json.loads(self._text_path(photo_id).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        text = kept.get("ocr_text") if isinstance(kept, dict) else None
+        return text if isinstance(text, str) else None
+
+    def keep_text(self, photo_id: str, text: str) -> None:
+        """Keep the text OCR read on the (uncropped) kept photo, for later visits."""
+        if self.path(photo_id) is None:
+            return
+        tmp = self.folder / f".{photo_id}.{secrets.token_hex(4)}.tmp"
+        try:
+            tmp.write_text(json.dumps({"ocr_text": text}, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, self._text_path(photo_id))
+        except OSError:
+            tmp.unlink(missing_ok=True)       # a text not kept is read again next time
 
     def load(self, photo_id: str, cfg: dict[str, Any]) -> Image.Image:
         p = self.path(photo_id)
         if p is None:
-            raise ApiError(404, "photo_not_found", "this photo is unknown or has expired; upload it again",
-                           "photo_id")
-        return decode(p.read_bytes(), "photo_id", cfg)
+            raise photo_not_found()
+        try:
+            data = p.read_bytes()
+        except OSError:            # purged since: as good as expired
+            raise photo_not_found() from None
+        return decode(data, "photo_id", cfg)
 
     def purge(self, *, every: float = 3600.0) -> int:
-        """Delete expired photos (at most once per ``every`` seconds). Returns how many."""
+        """Delete expired photos with their texts, and files a crash left half-written (at
+        most once per ``every`` seconds). Returns how many photos."""
         now = self.clock()
         with self._lock:
             if now - self._last_purge < every:
                 return 0
             self._last_purge = now
         removed = 0
-        try:
-            entries = list(os.scandir(self.folder))
-        except OSError:
-            return 0
-        for entry in entries:
+        for entry in self._entries():
             try:
-                if entry.is_file() and now - entry.stat().st_mtime > self.days * 86400:
+                age = now - entry.stat().st_mtime
+                if age > self.days * 86400 or (entry.name.endswith(".tmp") and age > 3600):
                     os.unlink(entry.path)
-                    removed += 1
+                    removed += entry.name.endswith(".jpg")
             except OSError:
                 continue
         return removed
+
+    def trim(self) -> int:
+        """Delete the oldest photos (and their texts) while more than ``max_files`` photos
+        or ``max_bytes`` are kept. Returns how many photos."""
+        photos: list[tuple[float, str]] = []
+        total = 0
+        for entry in self._entries():
+            try:
+                st = entry.stat()
+            except OSError:
+                continue
+            total += st.st_size
+            if entry.name.endswith(".jpg"):
+                photos.append((st.st_mtime, entry.name[:-4]))
+        photos.sort()
+        removed = 0
+        for _, photo_id in photos:
+            if len(photos) - removed <= self.max_files and total <= self.max_bytes:
+                break
+            for p in (self.folder / f"{photo_id}.jpg", self._text_path(photo_id)):
+                with contextlib.suppress(OSError):
+                    total -= p.stat().st_size
+                    p.unlink()
+            removed += 1
+        return removed
+
+    def _entries(self) -> list[os.DirEntry[str]]:
+        try:
+            return [e for e in os.scandir(self.folder) if e.is_file(follow_symlinks=False)]
+        except OSError:
+            return []

@@ -3,21 +3,28 @@ search from validated parameters, the JSON shape of results with the service's l
 product and brand views, and the background reindex job.
 
 Index problems (missing, corrupt, built with other models) become ``ApiError`` 503 with
-the store's own message, so every caller shows a clear error instead of a traceback.
+the store's own message, so every caller shows a clear error instead of a traceback; the
+message names no server path or address except to an admin key (the full cause is
+logged). Image URLs are fetched with the public wording of their errors (no resolver
+answers), a batch's URLs concurrently under one time budget.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import dataclasses
 import datetime as dt
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app, g, has_request_context, url_for
 
 from indexer.embed.base import EmbedderError
+from indexer.images import FetchError
 from search import models
 from search.claims import Claim, decide
 from search.engine import QueryError, SearchEngine, SearchResponse
@@ -27,17 +34,39 @@ from search.serialize import brand_product_json as bp_json
 from search.serialize import claim_json, listing_json, pick_title, response_json
 from search.store.base import StoreError
 from search.store.schema import doc_id
-from web import photos
-from web.errors import ApiError
+from web import links, photos
+from web.errors import ApiError, public_text
 from web.params import SearchParams
+
+log = logging.getLogger(__name__)
 
 # sqlite3.DatabaseError: a file corrupted after it was opened surfaces from queries.
 INDEX_ERRORS = (StoreError, EmbedderError, sqlite3.DatabaseError)
 
 
 def unavailable(e: Exception) -> ApiError:
-    return ApiError(503, "index_unavailable", f"the search index cannot be used: {e}", None,
-                    {"Retry-After": "30"})
+    """503 for an index or model failure: the cause in full for an admin key and the log,
+    without server paths and addresses for everyone else."""
+    full = f"the search index cannot be used: {e}"
+    _log_once(full)
+    admin = has_request_context() and bool(getattr(g.get("identity"), "admin", False))
+    return ApiError(503, "index_unavailable", full if admin else public_text(full), None, {"Retry-After": "30"})
+
+
+_logged: dict[str, float] = {}
+_logged_lock = threading.Lock()
+
+
+def _log_once(message: str, every: float = 60.0) -> None:
+    """Log a failure once a minute, not once per request that meets it."""
+    now = time.monotonic()
+    with _logged_lock:
+        if now - _logged.get(message, -every) < every:
+            return
+        if len(_logged) > 100:
+            _logged.clear()
+        _logged[message] = now
+    log.warning("%s", message)
 
 
 class EngineHolder:
@@ -94,22 +123,82 @@ def guarded(fn: Callable[[], Any]) -> Any:
         raise unavailable(e) from None
 
 
-def photo_for(p: SearchParams, upload: Any = None) -> Any:
+def photo_for(p: SearchParams, upload: Any = None, fetcher: photos.Fetcher | None = None) -> Any:
     """The photo of a search (an uploaded file, base64, a URL or a kept photo id), decoded
-    and checked, or None for a text search."""
+    and checked, or None for a text search. ``fetcher``: URLs fetched already (a batch's)."""
     cfg = current_app.config
     if upload is not None:
         return photos.from_upload(upload, cfg)
     if p.image_base64:
         return photos.from_base64(p.image_base64, cfg)
     if p.image_url:
-        return photos.from_url(p.image_url, cfg, cfg["URL_FETCHER"])
+        return photos.from_url(p.image_url, cfg, fetcher or public_fetcher(cfg["URL_FETCHER"]))
     if p.photo_id:
         return current_app.extensions["dupe_photos"].load(p.photo_id, cfg)
     return None
 
 
-def run_search(p: SearchParams, image: Any = None) -> SearchResponse:
+def public_fetcher(fetch: photos.Fetcher) -> photos.Fetcher:
+    """``fetch`` whose errors say what a caller may know: "the host is not a public
+    address", never which address a name resolved to here (logged instead)."""
+    def go(url: str, **kw: Any) -> bytes:
+        try:
+            return fetch(url, **kw)
+        except FetchError as e:
+            if e.public == str(e):
+                raise
+            log.info("image URL refused: %s", e)
+            raise FetchError(e.public) from None
+    return go
+
+
+def fetch_all(urls: Iterable[str]) -> photos.Fetcher:
+    """Fetch a batch's image URLs concurrently (``URL_BATCH_WORKERS`` at a time), all within
+    ``URL_BATCH_TIMEOUT`` seconds; returns a fetcher that answers from what was fetched.
+    One at a time, 20 slow URLs would hold a batch for 20 timeouts."""
+    cfg = current_app.config
+    fetch = public_fetcher(cfg["URL_FETCHER"])
+    timeout, budget = float(cfg["URL_TIMEOUT"]), float(cfg["URL_BATCH_TIMEOUT"])
+    max_bytes = int(cfg["MAX_IMAGE_BYTES"])
+    end = time.monotonic() + budget
+    wanted = list(dict.fromkeys(urls))
+    results: dict[str, bytes | Exception] = {}
+
+    def one(url: str) -> bytes:
+        left = min(timeout, end - time.monotonic())
+        if left <= 0:
+            raise FetchError(f"timed out: this batch's {budget:g} s for fetching image URLs ran out")
+        return fetch(url, timeout=left, max_bytes=max_bytes)
+
+    if wanted:
+        workers = max(1, min(int(cfg["URL_BATCH_WORKERS"]), len(wanted)))
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dupe-batch-fetch")
+        try:
+            futures = {url: pool.submit(one, url) for url in wanted}
+            for url, future in futures.items():
+                try:
+                    # fetch_url keeps its own deadline; this wait is a backstop for other fetchers.
+                    results[url] = future.result(timeout=max(0.0, end - time.monotonic()) + 1.0)
+                except concurrent.futures.TimeoutError:
+                    future.cancel()
+                    results[url] = FetchError(f"timed out: this batch's {budget:g} s for fetching image URLs ran out")
+                except Exception as e:      # noqa: BLE001  (the item's own error, whatever it is)
+                    results[url] = e
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def answer(url: str, **kw: Any) -> bytes:
+        got = results.get(url)
+        if got is None:                     # not prefetched: fetch it now
+            return fetch(url, **kw)
+        if isinstance(got, Exception):
+            raise got
+        return got
+    return answer
+
+
+def run_search(p: SearchParams, image: Any = None, ocr_text: str | None = None) -> SearchResponse:
+    """``ocr_text``: the text already read on ``image`` (a kept photo's), not read again."""
     eng = engine()
 
     def go() -> SearchResponse:
@@ -121,7 +210,7 @@ def run_search(p: SearchParams, image: Any = None) -> SearchResponse:
             raise ApiError(400, "unknown_brand_product",
                            f"brand_product: no brand product with id {p.brand_product[:60]!r}", "brand_product")
         try:
-            return eng.search(p.to_request(image))
+            return eng.search(dataclasses.replace(p.to_request(image), ocr_text=ocr_text))
         except QueryError as e:
             raise ApiError(400, "bad_query", str(e), "crop" if "crop" in str(e) else "q") from None
     return guarded(go)
@@ -131,13 +220,15 @@ def run_search(p: SearchParams, image: Any = None) -> SearchResponse:
 
 
 def image_url(ref: str | None, external: bool = True) -> str | None:
-    """Where a catalog image reference can be loaded from: URLs as they are, catalog
-    paths under /images/."""
+    """Where a catalog image reference can be loaded from: URLs as they are (API clients
+    fetch them themselves), catalog paths under /images/ (``external``: as the link to
+    hand out, see ``web.links``; else root-relative)."""
     if not ref or not isinstance(ref, str):
         return None
     if ref.lower().startswith(("http://", "https://")):
         return ref
-    return url_for("pages.catalog_image", filename=ref, _external=external)
+    path = url_for("pages.catalog_image", filename=ref)
+    return links.external(path) if external else path
 
 
 def image_urls(refs: Any) -> list[str]:
@@ -147,7 +238,8 @@ def image_urls(refs: Any) -> list[str]:
 
 def card_url(product_id: str, bp_id: str | None, lang: str = "en", external: bool = True) -> str:
     args = {k: v for k, v in (("bp", bp_id), ("lang", lang if lang != "en" else None)) if v}
-    return url_for("pages.share_card", product_id=product_id, _external=external, **args)
+    path = url_for("pages.share_card", product_id=product_id, **args)
+    return links.external(path) if external else path
 
 
 def _with_links(r: dict[str, Any], lang: str) -> dict[str, Any]:

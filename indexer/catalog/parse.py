@@ -44,6 +44,11 @@ def _str(obj: dict[str, Any], key: str, *, required: bool = True, max_len: int =
     return v.strip()
 
 
+def is_id(value: str) -> bool:
+    """Whether ``value`` can be a record id."""
+    return bool(_ID.match(value))
+
+
 def _id(obj: dict[str, Any], key: str = "id") -> str:
     v = _str(obj, key)
     assert v is not None
@@ -176,14 +181,23 @@ def _check_keys(obj: Any, allowed: set[str]) -> dict[str, Any]:
     return obj
 
 
+#: The fields of each record kind in catalog files (what the ``parse_*`` functions accept).
+BRAND_FIELDS = frozenset({"id", "names", "aliases", "trademarks", "categories"})
+BRAND_PRODUCT_FIELDS = frozenset({"id", "brand", "titles", "category", "price", "currency", "images", "aliases"})
+FACTORY_FIELDS = frozenset({"id", "names", "region", "certifications", "ship_within_hours", "reply_minutes",
+                            "returns", "endorsements"})
+PRODUCT_FIELDS = frozenset({"id", "factory", "titles", "description", "category", "attributes", "price_tiers",
+                            "currency", "moq", "images", "dupe_of"})
+
+
 def parse_brand(obj: Any) -> Brand:
-    obj = _check_keys(obj, {"id", "names", "aliases", "trademarks", "categories"})
+    obj = _check_keys(obj, BRAND_FIELDS)
     return Brand(id=_id(obj), names=_lang_map(obj, "names"), aliases=_aliases(obj),
                  trademarks=_str_list(obj, "trademarks"), categories=_str_list(obj, "categories"))
 
 
 def parse_brand_product(obj: Any) -> BrandProduct:
-    obj = _check_keys(obj, {"id", "brand", "titles", "category", "price", "currency", "images", "aliases"})
+    obj = _check_keys(obj, BRAND_PRODUCT_FIELDS)
     return BrandProduct(id=_id(obj), brand=_id(obj, "brand"), titles=_lang_map(obj, "titles"),
                         category=_str(obj, "category") or "", price=_number(obj, "price"),
                         currency=_currency(obj), images=_images(obj), aliases=_aliases(obj))
@@ -204,8 +218,7 @@ def parse_endorsement(obj: Any) -> Endorsement:
 
 
 def parse_factory(obj: Any) -> Factory:
-    obj = _check_keys(obj, {"id", "names", "region", "certifications", "ship_within_hours",
-                            "reply_minutes", "returns", "endorsements"})
+    obj = _check_keys(obj, FACTORY_FIELDS)
     raw_end = obj.get("endorsements") or []
     if not isinstance(raw_end, list):
         raise InvalidRecord("field 'endorsements' must be a list")
@@ -240,8 +253,7 @@ def parse_price_tiers(raw: Any) -> tuple[PriceTier, ...]:
 
 
 def parse_product(obj: Any) -> Product:
-    obj = _check_keys(obj, {"id", "factory", "titles", "description", "category", "attributes",
-                            "price_tiers", "currency", "moq", "images", "dupe_of"})
+    obj = _check_keys(obj, PRODUCT_FIELDS)
     attrs = obj.get("attributes") or {}
     if not isinstance(attrs, dict):
         raise InvalidRecord("field 'attributes' must be an object")

@@ -11,15 +11,15 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol
 
 from indexer.catalog.parse import (
-    InvalidRecord, parse_brand, parse_brand_product, parse_factory, parse_product,
+    InvalidRecord, is_id, parse_brand, parse_brand_product, parse_factory, parse_product,
 )
-from indexer.catalog.records import Catalog, Reject
+from indexer.catalog.records import Catalog, Factory, Reject
 
-R = TypeVar("R")
 CATALOG_FILES = ("brands.jsonl", "brand_products.jsonl", "factories.jsonl", "products.jsonl", "products.csv")
 
 
@@ -133,10 +133,11 @@ def read_csv(path: Path) -> Iterator[tuple[int, Any, str | None]]:
         if len(cells) > len(fields):
             yield no, None, f"row has {len(cells)} cells, header has {len(fields)}"
             continue
+        row = dict(zip(fields, cells))
         try:
-            yield no, csv_row_to_product(dict(zip(fields, cells))), None
+            yield no, csv_row_to_product(row), None
         except InvalidRecord as e:
-            yield no, None, str(e)
+            yield no, {"id": (row.get("id") or "").strip()}, str(e)      # the id, for the reject
 
 
 def _is_text(obj: Any) -> bool:
@@ -149,69 +150,145 @@ def _is_text(obj: Any) -> bool:
     return True
 
 
-def _collect(path: Path, rows: Iterator[tuple[int, Any, str | None]], parse: Callable[[Any], R],
-             into: dict[str, R], rejects: list[Reject], check: Callable[[R], str | None]) -> None:
-    name = path.name
-    for no, obj, err in rows:
-        rid = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
-        if not err and not _is_text(obj):
-            err = "invalid Unicode: an unpaired surrogate escape (\\ud800-\\udfff)"
-        if err:
-            rejects.append(Reject(name, no, err, rid if isinstance(rid, str) and _is_text(rid) else None))
-            continue
-        try:
-            rec = parse(obj)
-        except InvalidRecord as e:
-            rejects.append(Reject(name, no, str(e), rid))
-            continue
-        rid = rec.id  # type: ignore[attr-defined]
-        if rid in into:
-            rejects.append(Reject(name, no, f"duplicate id {rid!r} (first definition kept)", rid))
-            continue
-        problem = check(rec)
-        if problem:
-            rejects.append(Reject(name, no, problem, rid))
-            continue
-        into[rid] = rec
+#: The kind of record each catalog file holds (the document kind, but for factories,
+#: which live inside their products' documents).
+FILE_KINDS = {"brands.jsonl": "brand", "brand_products.jsonl": "brand_product", "factories.jsonl": "factory",
+              "products.jsonl": "product", "products.csv": "product"}
 
 
-def load_catalog(folder: Path | str) -> Catalog:
-    """Read and validate every catalog file in ``folder``. Never raises on bad records."""
+class Previous(Protocol):
+    """Where the last valid version of a record comes from (``catalog.stored``: the index)."""
+
+    def record(self, kind: str, rid: str) -> Any | None:
+        """The last valid brand, brand product or product ``rid``, or None."""
+
+    def factory(self, fid: str, product_id: str) -> Factory | None:
+        """Factory ``fid`` as last indexed with product ``product_id``, or None."""
+
+
+def _given_id(obj: Any) -> str | None:
+    """The id a line gives, even if the line is not a valid record (for its reject)."""
+    rid = obj.get("id") if isinstance(obj, dict) else None
+    return rid if isinstance(rid, str) and _is_text(rid) else None
+
+
+class _Loader:
+    """One read of a catalog folder. A record rejected by this read keeps its last valid
+    version (``previous``) when that version is valid in this catalog, and so does a
+    record it refers to that was rejected, or that may sit on a line that could not be
+    read at all: the records depending on it then validate against that version. A record
+    with no last valid version (a new one) is only rejected."""
+
+    def __init__(self, previous: Previous | None) -> None:
+        self.cat = Catalog()
+        self.previous = previous
+        self.into: dict[str, dict[str, Any]] = {"brand": self.cat.brands, "brand_product": self.cat.brand_products,
+                                                "factory": self.cat.factories, "product": self.cat.products}
+        self.rejected: dict[str, set[str]] = {kind: set() for kind in self.into}   # readable ids, by kind
+        self.unreadable: set[str] = set()                                          # kinds with unreadable lines
+        self.restored: set[tuple[str, str]] = set()
+        self._tried: set[tuple[str, str, str | None]] = set()
+
+    # -- references --------------------------------------------------------------------
+    def known(self, kind: str, rid: str, via: str | None = None) -> bool:
+        return rid in self.into[kind] or self._restore(kind, rid, via)
+
+    def problem(self, kind: str, rec: Any) -> str | None:
+        """Why ``rec`` cannot be indexed with this catalog (a reference to nothing)."""
+        if kind == "brand_product" and not self.known("brand", rec.brand):
+            return f"unknown brand {rec.brand!r}"
+        if kind == "factory":
+            for e in rec.endorsements:
+                if not self.known("brand", e.brand):
+                    return f"endorsement for unknown brand {e.brand!r}"
+        if kind == "product":
+            if not self.known("factory", rec.factory, via=rec.id):
+                return f"unknown factory {rec.factory!r}"
+            missing = [d for d in rec.dupe_of if not self.known("brand_product", d)]
+            if missing:
+                return f"dupe_of names unknown brand product(s): {', '.join(missing)}"
+        return None
+
+    def _restore(self, kind: str, rid: str, via: str | None = None) -> bool:
+        """Put the last valid version of ``rid`` in the catalog if it may stand in (it was
+        rejected, or its file has unreadable lines) and is valid here. A factory is looked
+        for in the document of the product ``via`` that refers to it."""
+        if self.previous is None or (rid not in self.rejected[kind] and kind not in self.unreadable):
+            return False
+        if (kind, rid, via) in self._tried:
+            return False
+        self._tried.add((kind, rid, via))
+        if kind == "factory":
+            rec = self.previous.factory(rid, via) if via is not None else None
+        else:
+            rec = self.previous.record(kind, rid)
+        if rec is None or rec.id != rid or self.problem(kind, rec):
+            return False
+        self.into[kind][rid] = rec
+        self.restored.add((kind, rid))
+        return True
+
+    # -- files -------------------------------------------------------------------------
+    def collect(self, path: Path, rows: Iterator[tuple[int, Any, str | None]], parse: Callable[[Any], Any]) -> None:
+        name, kind = path.name, FILE_KINDS[path.name]
+        into, rejects = self.into[kind], self.cat.rejects
+        for no, obj, err in rows:
+            rid = _given_id(obj)
+            if not err and not _is_text(obj):
+                err = "invalid Unicode: an unpaired surrogate escape (\\ud800-\\udfff)"
+            if not err:
+                try:
+                    rec = parse(obj)
+                except InvalidRecord as e:
+                    err = str(e)
+                else:
+                    rid = rec.id
+                    if rid in into:
+                        rejects.append(Reject(name, no, f"duplicate id {rid!r} (first definition kept)", rid))
+                        continue
+                    err = self.problem(kind, rec)
+                    if not err:
+                        into[rid] = rec
+                        continue
+            rejects.append(Reject(name, no, err, rid))
+            if rid is not None and is_id(rid):
+                self.rejected[kind].add(rid)
+            else:           # no id to go by: the line may hold any record of this file
+                self.cat.unreadable.setdefault(name, []).append(no)
+                self.unreadable.add(kind)
+
+    def finish(self) -> Catalog:
+        """Rejected records not in the catalog get their last valid version (factories got
+        theirs through their products); their rejects say so."""
+        for kind in ("brand", "brand_product", "product"):
+            for rid in sorted(self.rejected[kind]):
+                self.known(kind, rid)
+        cat = self.cat
+        cat.rejects = [replace(r, kept=True) if r.record_id and (FILE_KINDS[r.file], r.record_id) in self.restored
+                       else r for r in cat.rejects]
+        cat.restored = sorted(self.restored)
+        cat.held = [k for k in cat.restored if k[1] not in self.rejected[k[0]]]
+        return cat
+
+
+def load_catalog(folder: Path | str, previous: Previous | None = None) -> Catalog:
+    """Read and validate every catalog file in ``folder``. Never raises on bad records.
+    With ``previous``, rejected records keep their last valid version (see ``_Loader``)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CatalogError(f"catalog folder not found: {folder}")
     if not any((folder / f).exists() for f in CATALOG_FILES):
         raise CatalogError(f"no catalog files in {folder} (expected some of: {', '.join(CATALOG_FILES)})")
-    cat = Catalog()
-
-    def file(name: str, reader=read_jsonl) -> tuple[Path, Iterator[tuple[int, Any, str | None]]] | None:
-        p = folder / name
-        return (p, reader(p)) if p.exists() else None
-
-    def brand_product_check(bp) -> str | None:
-        return None if bp.brand in cat.brands else f"unknown brand {bp.brand!r}"
-
-    def factory_check(f) -> str | None:
-        for e in f.endorsements:
-            if e.brand not in cat.brands:
-                return f"endorsement for unknown brand {e.brand!r}"
-        return None
-
-    def product_check(p) -> str | None:
-        if p.factory not in cat.factories:
-            return f"unknown factory {p.factory!r}"
-        missing = [d for d in p.dupe_of if d not in cat.brand_products]
-        return f"dupe_of names unknown brand product(s): {', '.join(missing)}" if missing else None
-
-    steps: list[tuple[str, Any, Callable[[Any], Any], dict, Callable[[Any], str | None]]] = [
-        ("brands.jsonl", read_jsonl, parse_brand, cat.brands, lambda _: None),
-        ("brand_products.jsonl", read_jsonl, parse_brand_product, cat.brand_products, brand_product_check),
-        ("factories.jsonl", read_jsonl, parse_factory, cat.factories, factory_check),
-        ("products.jsonl", read_jsonl, parse_product, cat.products, product_check),
-        ("products.csv", read_csv, parse_product, cat.products, product_check),
+    loader = _Loader(previous)
+    steps: list[tuple[str, Callable[[Path], Iterator[tuple[int, Any, str | None]]], Callable[[Any], Any]]] = [
+        ("brands.jsonl", read_jsonl, parse_brand),
+        ("brand_products.jsonl", read_jsonl, parse_brand_product),
+        ("factories.jsonl", read_jsonl, parse_factory),
+        ("products.jsonl", read_jsonl, parse_product),
+        ("products.csv", read_csv, parse_product),
     ]
-    for name, reader, parse, into, check in steps:
-        found = file(name, reader)
-        if found:
-            _collect(found[0], found[1], parse, into, cat.rejects, check)
-    return cat
+    for name, reader, parse in steps:
+        path = folder / name
+        if path.exists():
+            loader.collect(path, reader(path), parse)
+    return loader.finish()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,6 +24,28 @@ class StoreError(Exception):
 
 class ModelMismatchError(StoreError):
     """The index was built with other embedding models than the ones asked for."""
+
+
+class CorruptRecordError(StoreError):
+    """A stored document cannot be read back (its bytes were damaged): ``dupe index``
+    writes it again from the catalog."""
+
+    def __init__(self, doc_id: str, reason: str) -> None:
+        self.doc_id, self.reason = doc_id, reason
+        super().__init__(f"stored document {doc_id!r} is damaged ({reason}): run dupe index CATALOG_DIR "
+                         f"to write it again")
+
+
+class InvalidDocumentError(StoreError):
+    """Documents handed to ``upsert`` break the schema (e.g. a vector that is not a finite
+    unit vector of the index's size); nothing of the call was written. ``failures``
+    lists (id, reason)."""
+
+    def __init__(self, failures: list[tuple[str, str]], total: int) -> None:
+        self.failures = failures
+        shown = "; ".join(f"{i}: {r}" for i, r in failures[:20])
+        more = f"; ... and {len(failures) - 20} more" if len(failures) > 20 else ""
+        super().__init__(f"{len(failures)} of {total} documents refused: {shown}{more}")
 
 
 @dataclass
@@ -84,6 +106,23 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Damage:
+    """What ``Store.verify`` found. ``corrupt``: why the index as a whole cannot be trusted
+    (it must be rebuilt); ``records``: ids of documents that cannot be read back whole,
+    with the reason (they must be written again)."""
+    corrupt: str | None = None
+    records: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Health:
+    """What ``Store.health`` found. ``failing``: why searches fail now (None: they answer);
+    ``problems``: what the store noticed it could not read back and left out of search."""
+    failing: str | None = None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class IndexInfo:
     count: int
     models: dict[str, str]      # role ("text", "image") -> model id ("name@version")
@@ -98,6 +137,8 @@ class Store(abc.ABC):
     store commits each call as one transaction (a crash mid-call leaves the previous
     state); Elasticsearch commits each document on its own, and a call whose records
     partly failed raises ``StoreError`` naming the failed ids after writing the rest.
+    Vectors are checked before anything is written (``schema.vector_problem``: finite,
+    L2-normalised, of the index's size); a call holding a bad one is refused whole.
     """
 
     @abc.abstractmethod
@@ -149,6 +190,30 @@ class Store(abc.ABC):
         block exits without error it atomically replaces this store's contents (searches
         on this store keep answering from the old contents until then). On error the
         new contents are discarded. Used by ``index --rebuild``."""
+
+    def writing(self, on_wait: Callable[[str], None] | None = None) -> contextlib.AbstractContextManager[list[str]]:
+        """The right to write, held by one indexing run at a time (readers never take it).
+        A second writer waits, calling ``on_wait`` with a message first. Yields notes on
+        housekeeping done under it (e.g. unfinished rebuilds removed). Re-entrant within a
+        thread. The default (a backend without a local folder) holds nothing."""
+        return contextlib.nullcontext([])
+
+    def verify(self) -> Damage:
+        """Check what is stored can be read back (costs a scan: called by the indexer, not by
+        searches). Never raises for damage: it is reported in the ``Damage``."""
+        return Damage()
+
+    def health(self) -> Health:
+        """A cheap end-to-end check for monitoring: the store opens and answers a tiny query."""
+        try:
+            info = self.info()
+            self.bm25(["health"], 1)
+            for name, dim in info.dims.items():
+                if name in ("text", "image") and dim:
+                    self.knn(name, np.eye(1, int(dim), dtype=np.float32)[0], 1)  # type: ignore[arg-type]
+        except (StoreError, ValueError) as e:
+            return Health(failing=str(e))
+        return Health()
 
     def close(self) -> None:  # pragma: no cover - trivial default
         pass

@@ -648,16 +648,12 @@ def _doc_problem(doc: IndexDoc, meta: _Meta) -> str | None:
         vec = getattr(doc, f"{name}_vector")
         if vec is None:
             continue
-        v = np.asarray(vec, dtype=np.float32)
         dim = meta.mapped_dims.get(name)
         if dim is None:
             return f"has a {name} vector but no {name} model is set (call set_models first)"
-        if v.shape != (dim,):
-            return f"{name} vector has shape {v.shape}, the index expects ({dim},)"
-        if not np.all(np.isfinite(v)):
-            return f"{name} vector has NaN or infinite values"
-        if not np.any(v):
-            return f"{name} vector is all zeros (cosine similarity needs a direction)"
+        problem = schema.vector_problem(vec, dim)
+        if problem:
+            return f"{name} vector {problem}"
     if doc.price_min is not None and not math.isfinite(doc.price_min):
         return "price_min is not a finite number"
     return None

@@ -44,11 +44,46 @@ def record_id(document_id: str) -> str:
     return document_id.split(":", 1)[1]
 
 
+def doc_kind(document_id: str) -> str:
+    """The kind of a document id ("product:p-001" -> "product")."""
+    return document_id.split(":", 1)[0]
+
+
 def label_key(type_: str, brand: str) -> str:
     """The ``labels`` value of an endorsement of ``type_`` for ``brand``; a product's
     ``labels`` hold each endorsement type alone and scoped by brand this way."""
     return f"{type_}:{brand}"
 TOKENS_FIELD = "tokens"         # analysed text, space-joined; BM25 runs on this
+
+#: How far a stored vector's length may be from 1. The embedders return L2-normalised
+#: float32 vectors (length within 1e-6 of 1) and the embedded store scores by dot product,
+#: so a vector of another length would out-rank everything: one stored vector of 1e30
+#: was the top result of every query.
+NORM_TOLERANCE = 1e-2
+
+
+def vector_problem(vector: Any, dim: int | None) -> str | None:
+    """Why ``vector`` cannot be stored as a vector of ``dim`` dimensions (None: it can).
+    Checked on write by both backends, and on read by the embedded store."""
+    v = np.asarray(vector, dtype=np.float32)
+    if v.ndim != 1 or (dim and v.shape[0] != dim):
+        return f"has shape {v.shape}, the index expects ({dim},)"
+    if not np.all(np.isfinite(v)):
+        return "has NaN or infinite values"
+    if not np.any(v):
+        return "is all zeros (cosine similarity needs a direction)"
+    norm = float(np.linalg.norm(v.astype(np.float64)))
+    if abs(norm - 1.0) > NORM_TOLERANCE:
+        return f"has length {norm:.3g}, not 1 (vectors are L2-normalised)"
+    return None
+
+
+def valid_rows(block: np.ndarray) -> np.ndarray:
+    """Bool per row of a float32 matrix: the row is a finite vector of length ~1 (what
+    ``vector_problem`` accepts), checked in one pass for vectors read in bulk."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        sq = np.einsum("ij,ij->i", block, block)
+    return np.isfinite(sq) & (np.abs(sq - 1.0) <= 2 * NORM_TOLERANCE)
 
 
 def to_flat(doc: IndexDoc) -> dict[str, Any]:

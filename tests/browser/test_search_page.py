@@ -13,6 +13,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -144,7 +145,8 @@ def test_photo_upload_crop_and_share_link(server, page, tmp_path):
 
 def test_share_card_opens_as_png(server, page):
     page.goto(server + "/search?q=lululemon+leggings")
-    href = page.locator("a.share-card").first.get_attribute("href")
+    # Links are root-relative unless a public URL is configured: resolve as the browser does.
+    href = urljoin(page.url, page.locator("a.share-card").first.get_attribute("href"))
     resp = page.request.get(href)
     assert resp.status == 200 and resp.headers["content-type"] == "image/png"
     ARTIFACTS.mkdir(exist_ok=True)

@@ -112,10 +112,18 @@
     cropInput.addEventListener("change", fromField);
   }
 
+  // The share link: without a configured public URL the server gives a root-relative
+  // link (it never trusts the Host header); the browser knows the address it is on.
+  var shareField = document.getElementById("share-url");
+  if (shareField && shareField.value.charAt(0) === "/") {
+    shareField.value = new URL(shareField.value, window.location.href).href;
+  }
+
   // Copy the share link.
   Array.prototype.forEach.call(document.querySelectorAll("button.copy[data-copy]"), function (btn) {
     btn.addEventListener("click", function () {
       var text = btn.getAttribute("data-copy");
+      if (text && text.charAt(0) === "/") { text = new URL(text, window.location.href).href; }
       var done = function () { btn.textContent = btn.getAttribute("data-done") || "OK"; };
       if (navigator.clipboard && navigator.clipboard.writeText) {
         navigator.clipboard.writeText(text).then(done, function () {});
