@@ -12,7 +12,7 @@ PORT     ?= 8080
 export DUPE_INDEX_DIR ?= var/index
 export DUPE_CATALOG_DIR ?= seeds
 
-.PHONY: setup run index serve test bench-quality bench-dupes bench-speed clean
+.PHONY: setup run index serve test bench-quality bench-dupes bench-speed bench-hostile clean
 
 setup: $(STAMP)
 	@# idempotent: exports EfficientNet-Lite1 to ONNX once, then only checks it
@@ -50,6 +50,9 @@ bench-quality: setup
 
 bench-dupes: setup
 	$(BIN)/python -m benchmarks.dupes
+
+bench-hostile: setup
+	$(BIN)/python -m benchmarks.hostile
 
 bench-speed: setup
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -162,8 +162,8 @@ def _few_malloc_arenas(arenas: int = 2) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 64),
-              help="Request threads. Photo searches hold at most half of them (one running per core, "
+@click.option("--threads", default=32, show_default=True, type=click.IntRange(1, 64),
+              help="Request threads. Photo searches hold all but 4 of them (one running per core, "
                    "the others waiting in turn; DUPE_PHOTO_WORKERS, DUPE_PHOTO_QUEUE); the rest stay free "
                    "for text searches and pages.")
 def serve_cmd(host: str, port: int, threads: int) -> None:

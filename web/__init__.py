@@ -49,10 +49,10 @@ DEFAULTS: dict[str, Any] = {
     # photo at 1/4), so this bounds PNG, GIF, WebP... (a 37-byte GIF can declare a 49 Mpx
     # screen); 24 Mpx still admits a 6K screenshot.
     "MAX_IMAGE_PIXELS": 24_000_000,
-    "SERVER_THREADS": 16,              # the WSGI server's request threads (dupe serve --threads)
+    "SERVER_THREADS": 32,              # the WSGI server's request threads (dupe serve --threads)
     "PHOTO_WORKERS": 0,                # photo searches run at once (0: one per core; web.work)
-    "PHOTO_QUEUE": None,               # ... waiting in turn (None: up to half the threads); beyond, 503 busy
-    "PHOTO_WAIT_S": 10.0,              # ... for at most this long
+    "PHOTO_QUEUE": None,               # ... waiting in turn (None: all threads but 4); beyond, 503 busy
+    "PHOTO_WAIT_S": 20.0,              # ... for at most this long
     "URL_TIMEOUT": 5.0,                # seconds for fetching one image_url, all of it
     "URL_BATCH_TIMEOUT": 10.0,         # seconds for all image URLs of one batch
     "URL_BATCH_WORKERS": 4,            # a batch's image URLs fetched at once

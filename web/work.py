@@ -1,9 +1,11 @@
 """Admission for photo work: decoding a photo, embedding it and reading its text cost
 seconds of CPU where a text search or a product page costs milliseconds, so at most
 ``PHOTO_WORKERS`` photo searches run at once (one per core), at most ``PHOTO_QUEUE`` wait
-(in turn, for at most ``PHOTO_WAIT_S`` seconds; by default as many as keep photo work to
-half of the server's ``SERVER_THREADS``), and any beyond are answered at once with
+(in turn, for at most ``PHOTO_WAIT_S`` seconds; by default all of the server's
+``SERVER_THREADS`` but ``CHEAP_THREADS``), and any beyond are answered at once with
 ``503 busy`` and ``Retry-After``. The other threads stay free for cheap requests.
+Waiting in turn beats refusing: a refused client retries at the back of the line, so
+under load a short queue turns a few seconds' wait into retries past any deadline.
 Callers with an API key wait ahead of anonymous ones (``PhotoGate``).
 
     with work.photo_slot(photo_coming):      # the API search, batch items, page photos
@@ -25,6 +27,8 @@ from flask import current_app, g, has_app_context
 from web.errors import ApiError
 
 RETRY_AFTER_S = 2
+#: Request threads photo searches never hold: text searches and pages take a few ms each.
+CHEAP_THREADS = 4
 
 
 def busy() -> ApiError:
@@ -97,13 +101,14 @@ class PhotoGate:
 
 def gate_for(cfg: dict) -> PhotoGate:
     """The gate a configuration asks for: ``PHOTO_WORKERS`` (0: one per core) running,
-    ``PHOTO_QUEUE`` waiting (None: the rest of half the ``SERVER_THREADS``, at least 2)."""
+    ``PHOTO_QUEUE`` waiting (None: the ``SERVER_THREADS`` left after those and
+    ``CHEAP_THREADS``, at least 2)."""
     from indexer.embed.image import cpu_count
     workers = int(cfg.get("PHOTO_WORKERS") or 0) or cpu_count()
     queue = cfg.get("PHOTO_QUEUE")
     if queue is None:
-        queue = max(2, int(cfg.get("SERVER_THREADS") or 16) // 2 - workers)
-    return PhotoGate(workers, int(queue), float(cfg.get("PHOTO_WAIT_S", 10.0)))
+        queue = max(2, int(cfg.get("SERVER_THREADS") or 32) - workers - CHEAP_THREADS)
+    return PhotoGate(workers, int(queue), float(cfg.get("PHOTO_WAIT_S", 20.0)))
 
 
 class _Claim:
