@@ -118,8 +118,13 @@ def test_photo_upload_crop_and_share_link(server, page, tmp_path):
     assert page.locator("article.card .badge").first.inner_text() == "Same foundry"
     assert "from the photo" in page.locator("#understood-brand").inner_text()
     shot(page, "04-photo-results-phone")
+    # On a phone the photo is a thumbnail: the first result starts on the first screen.
+    assert page.locator("#photo-box").get_attribute("open") is None
+    assert page.locator("article.card").first.bounding_box()["y"] < PHONE["height"]
+    shot(page, "04b-photo-first-screen-phone", full=False)
 
-    # Crop by dragging a rectangle on the photo.
+    # Crop by dragging a rectangle on the photo, opened from its thumbnail.
+    page.click("#photo-box summary")
     box = page.locator("#crop-img").bounding_box()
     page.mouse.move(box["x"] + 10, box["y"] + 10)
     page.mouse.down()
@@ -141,6 +146,13 @@ def test_photo_upload_crop_and_share_link(server, page, tmp_path):
     assert other.locator("article.card").count() == page.locator("article.card").count()
     shot(other, "06-shared-photo-search-phone")
     other.close()
+
+    # On a wide screen the photo opens to its crop tools.
+    page.set_viewport_size(DESKTOP)
+    page.reload()
+    assert page.locator("#photo-box").get_attribute("open") is not None
+    assert page.locator("#crop-img").bounding_box()["width"] > 100
+    shot(page, "06b-photo-search-desktop", full=False)
 
 
 def test_share_card_opens_as_png(server, page):

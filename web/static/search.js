@@ -63,6 +63,11 @@
     }
   });
 
+  // The photo opens to its crop tools on wide screens; on a phone it stays a thumbnail
+  // (tap to open) so the results start on the first screen.
+  var photoBox = document.getElementById("photo-box");
+  if (photoBox && window.matchMedia("(min-width: 720px)").matches) { photoBox.open = true; }
+
   // Crop: drag a rectangle on the photo; the field holds x,y,w,h in photo pixels.
   var wrap = document.getElementById("crop-wrap");
   var img = document.getElementById("crop-img");
@@ -82,11 +87,12 @@
     };
     var fromField = function () {
       var m = /^(\d+),(\d+),(\d+),(\d+)$/.exec(cropInput.value.trim());
-      if (!m || !img.naturalWidth) return;
+      if (!m || !img.naturalWidth || !img.clientWidth) return;   // not shown yet (a closed thumbnail)
       var s = scale();
       show(+m[1] / s, +m[2] / s, +m[3] / s, +m[4] / s);
     };
     if (img.complete) fromField(); else img.addEventListener("load", fromField);
+    if (photoBox) photoBox.addEventListener("toggle", fromField);
     wrap.addEventListener("pointerdown", function (e) {
       e.preventDefault();
       start = pos(e);
