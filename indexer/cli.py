@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -89,13 +90,15 @@ def _progress_bar(total_docs: int, total_removed: int):
 
 
 def build_engine(settings: Settings, *, ocr: bool = True):
-    """The search engine over the configured index and models (models load lazily)."""
+    """The search engine over the configured index and models. Each model loads on its
+    first use (``LazyEmbedder``, ``OcrReader``): a text search loads no image model or OCR;
+    ``dupe serve`` loads them all before it says ready (``web.service.warm``)."""
     from indexer.embed.ocr import OcrReader
-    from indexer.embed.registry import image_embedder, text_embedder
+    from indexer.embed.registry import lazy_image_embedder, lazy_text_embedder
     from search.engine import SearchEngine
 
     store = open_store(settings, create=False)
-    return SearchEngine(store, text_embedder(settings.text_model), image_embedder(settings.image_model),
+    return SearchEngine(store, lazy_text_embedder(settings.text_model), lazy_image_embedder(settings.image_model),
                         OcrReader() if ocr else None)
 
 
@@ -176,6 +179,8 @@ def serve_cmd(host: str, port: int, threads: int) -> None:
 
     _few_malloc_arenas()
     config: dict = {"SERVER_THREADS": threads}
+    if "DUPE_WARM_START" not in os.environ:
+        config["WARM_START"] = True         # load the index and models before saying ready
     if not os.environ.get("DUPE_PUBLIC_URL") and host not in ("0.0.0.0", "::", ""):
         # Absolute links (API card_url, og:url) name the address served, never the
         # request's Host header; behind a proxy or on 0.0.0.0 set DUPE_PUBLIC_URL.
@@ -184,8 +189,28 @@ def serve_cmd(host: str, port: int, threads: int) -> None:
         app = create_app(config)
     except (*DOMAIN_ERRORS, KeyConfigError, PublicUrlError) as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"dupe search is serving on http://{host}:{port}/ (API: http://{host}:{port}/api/v1/health)")
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    hold = app.extensions["dupe_engine"]
+    if app.config["WARM_START"]:
+        click.echo(f"dupe search is starting on {url}/: loading the index and models...", err=True)
+        threading.Thread(target=_say_when_ready, args=(hold, url), name="dupe-ready", daemon=True).start()
+    else:
+        click.echo(f"dupe search is serving on {url}/ (API: {url}/api/v1/health)")
     serve(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True)
+
+
+def _say_when_ready(hold, url: str) -> None:
+    """Print the URL once the warm-up is done (``make run`` shows it when it can be used),
+    or why the index cannot be used (the service keeps trying: ``/api/v1/health``)."""
+    from web.errors import public_text
+    hold.wait_ready()
+    if hold.engine is not None:
+        note = f"; not warmed: {'; '.join(public_text(p) for p in hold.warm_problems)}" if hold.warm_problems else ""
+        click.echo(f"dupe search is serving on {url}/ (API: {url}/api/v1/health), ready in {hold.ready_in:.1f} s{note}")
+    else:
+        why = hold._error[1] if hold._error else "unknown"
+        click.echo(f"dupe search is serving on {url}/ but cannot search yet: {public_text(str(why))} "
+                   f"(retried on each request; see {url}/api/v1/health)", err=True)
 
 
 @main.command("info")

@@ -3,7 +3,8 @@ for buyers and creators (``web.pages``).
 
 ``create_app(test_config=None)`` reads defaults, then ``DUPE_*`` environment variables
 (``from_prefixed_env``), then ``test_config``. Nothing heavy happens here: the search
-engine (index + models) is opened on first use, or taken from ``ENGINE`` in the config.
+engine (index + models) is opened on first use, or taken from ``ENGINE`` in the config;
+with ``WARM_START`` (``dupe serve``) it is built and warmed in a background thread.
 
 Pages load images from this service only (``img-src 'self'``): remote catalog images
 reach them through ``web.imageproxy``, behind the same SSRF guard as every other fetch.
@@ -63,6 +64,11 @@ DEFAULTS: dict[str, Any] = {
     "BATCH_MAX": 20,                   # items per batch search
     "CATALOG_MAX_BYTES": 64 * MiB,     # one catalog file uploaded by an admin
     "CARD_FONT": None,                 # a TTF/TTC with CJK glyphs; default: searched in system fonts
+    # Build and warm the engine (index, models, caches) in a background thread at start
+    # (dupe serve): /api/v1/health says "starting" (503) until it is done, and searches
+    # wait for it, at most WARM_WAIT_S seconds. Off: built on the first request.
+    "WARM_START": False,
+    "WARM_WAIT_S": 60.0,
 }
 
 
@@ -90,7 +96,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from indexer.cli import build_engine
         return build_engine(settings, ocr=bool(cfg["OCR"]))
 
-    app.extensions["dupe_engine"] = EngineHolder(None if cfg["ENGINE"] is not None else build, cfg["ENGINE"])
+    app.extensions["dupe_engine"] = EngineHolder(None if cfg["ENGINE"] is not None else build, cfg["ENGINE"],
+                                                 wait_s=float(cfg["WARM_WAIT_S"]))
     app.extensions["dupe_keys"] = load_keys(str(cfg["API_KEYS"] or ""), str(cfg["ADMIN_KEYS"] or ""),
                                             cfg["API_KEYS_FILE"])
     app.extensions["dupe_limiter"] = RateLimiter()
@@ -131,4 +138,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             api.cors_headers(resp)
         return resp
 
+    if cfg["WARM_START"]:
+        from web.service import warm
+        app.extensions["dupe_engine"].start_warm(warm)
     return app

@@ -317,6 +317,11 @@ def brand_product_dupes(bp_id: str):
 @bp.get("/health")
 def health():
     _no_params()
+    hold = service.holder()
+    starting = hold.starting()
+    if starting is not None:            # warming up (dupe serve): load balancers wait
+        raise ApiError(503, "starting", f"the service is starting: {starting['message']} "
+                                        f"({starting['elapsed_s']} s so far)", None, {"Retry-After": "5"})
     eng = service.engine()
     info = service.guarded(eng.store.info)
     # Searches can fail while the index opens and counts (a damaged page): the store runs
@@ -327,7 +332,7 @@ def health():
     reindex = current_app.extensions["dupe_reindex"].snapshot()
     if not g.identity.admin:
         reindex = {"state": reindex["state"]}       # its error names server paths: admins only
-    problems = [p if g.identity.admin else public_text(p) for p in checked.problems]
+    problems = [p if g.identity.admin else public_text(p) for p in [*checked.problems, *hold.warm_problems]]
     return jsonify({"status": "degraded" if problems else "ok", **({"problems": problems} if problems else {}),
                     "index": {"count": info.count, "models": info.models, "generation": info.generation},
                     "reindex": reindex})

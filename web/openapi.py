@@ -384,7 +384,9 @@ def spec(server_url: str = "/api/v1", batch_max: int = 20) -> dict[str, Any]:
                                                                 "some damaged records)"),
                         "400": COMMON_ERRORS["400"],
                         "401": COMMON_ERRORS["401"],
-                        "503": COMMON_ERRORS["503"]},
+                        "503": _error("Still loading the index and models after a start (code `starting`: "
+                                      "wait `Retry-After` seconds), or the index cannot be searched",
+                                      RETRY_AFTER)},
                 },
             },
             "/openapi.json": {

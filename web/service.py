@@ -71,19 +71,75 @@ def _log_once(message: str, every: float = 60.0) -> None:
 
 class EngineHolder:
     """Builds the engine on first use; a failure is remembered for ``retry_after`` seconds,
-    then tried again (so building the index while the service runs needs no restart)."""
+    then tried again (so building the index while the service runs needs no restart).
+
+    ``start_warm`` builds and warms it in a background thread instead (``dupe serve``):
+    until that ends, ``starting()`` says so (``/health`` answers 503 "starting") and
+    ``get`` waits for it, at most ``wait_s`` seconds, rather than building a second one."""
 
     def __init__(self, factory: Callable[[], SearchEngine] | None, engine: SearchEngine | None = None,
-                 retry_after: float = 5.0) -> None:
+                 retry_after: float = 5.0, wait_s: float = 60.0) -> None:
         self.factory = factory
         self.engine = engine
         self.retry_after = retry_after
+        self.wait_s = wait_s
         self._error: tuple[float, Exception] | None = None
         self._lock = threading.Lock()
+        self._warm_done: threading.Event | None = None
+        self._warm_started = 0.0
+        self.ready_in: float | None = None          # seconds the warm-up took
+        self.warm_problems: list[str] = []          # what could not be warmed (health: degraded)
+
+    def start_warm(self, warm: Callable[[SearchEngine], list[str]] | None = None) -> threading.Thread:
+        """Build the engine (or take the given one) and run ``warm`` on it in a thread; the
+        engine is handed out once both are done. Returns the thread."""
+        done = threading.Event()
+        given, self.engine = self.engine, None
+        self._warm_done, self._warm_started = done, time.monotonic()
+
+        def work() -> None:
+            try:
+                if given is None and self.factory is None:
+                    raise StoreError("no engine configured")
+                eng = given if given is not None else self.factory()  # type: ignore[misc]
+                problems = warm(eng) if warm else []
+                with self._lock:
+                    self.engine, self._error, self.warm_problems = eng, None, list(problems)
+            except INDEX_ERRORS as e:
+                with self._lock:
+                    self._error = (time.monotonic(), e)
+                _log_once(f"the search index cannot be used: {e}")
+            except Exception as e:      # reported by /health, not a dead thread
+                log.exception("warming the search engine failed")
+                with self._lock:
+                    self._error = (time.monotonic(), StoreError(f"warming the engine failed: {type(e).__name__}"))
+            finally:
+                self.ready_in = time.monotonic() - self._warm_started
+                done.set()
+
+        t = threading.Thread(target=work, name="dupe-warm", daemon=True)
+        t.start()
+        return t
+
+    def starting(self) -> dict[str, Any] | None:
+        """``{"status": "starting", ...}`` while the warm-up runs, else None."""
+        done = self._warm_done
+        if done is None or done.is_set():
+            return None
+        return {"status": "starting", "message": "loading the index and models",
+                "elapsed_s": round(time.monotonic() - self._warm_started, 1)}
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait for the warm-up (if any) to end; True when it has."""
+        done = self._warm_done
+        return done is None or done.wait(timeout)
 
     def get(self) -> SearchEngine:
         if self.engine is not None:
             return self.engine
+        if not self.wait_ready(self.wait_s):
+            raise ApiError(503, "starting", "the service is starting (loading the index and models): "
+                           "try again shortly", None, {"Retry-After": "5"})
         with self._lock:
             if self.engine is not None:
                 return self.engine
@@ -103,6 +159,56 @@ class EngineHolder:
         """Forget a remembered failure (e.g. the index was just built)."""
         with self._lock:
             self._error = None
+
+
+#: What the warm-up searches: English and Chinese words (the Chinese segmenter's dictionary
+#: loads on the first Chinese query) and a phone-shaped photo with a line of text on it.
+WARM_TEXTS = ("stanley cup tumbler dupe", "瑜伽裤 lululemon")
+WARM_PHOTO_SIZE = (1200, 1600)
+
+
+def warm_photo(size: tuple[int, int] = WARM_PHOTO_SIZE) -> Any:
+    """A synthetic photo: a product-like shape and a label with text, for the warm-up."""
+    from PIL import Image, ImageDraw
+    im = Image.new("RGB", size, (236, 232, 226))
+    d = ImageDraw.Draw(im)
+    w, h = size
+    d.rounded_rectangle((w // 4, h // 6, 3 * w // 4, 5 * h // 6), radius=w // 12, fill=(60, 90, 140))
+    d.rectangle((w // 4 + 20, h // 2 - 60, 3 * w // 4 - 20, h // 2 + 60), fill=(250, 250, 250))
+    d.text((w // 4 + 40, h // 2 - 20), "STANLEY QUENCHER 40 OZ", fill=(10, 10, 10))
+    return im
+
+
+def warm(eng: SearchEngine) -> list[str]:
+    """Load everything a first search would: the store and catalog view, the text model,
+    the image model and OCR (one small inference each), then one text search per
+    ``WARM_TEXTS`` and one photo search, so the lazy caches (segmenter dictionary,
+    analyzers, the generation's anchor and listing caches, the ONNX sessions' first-run
+    allocations) are built. A text model failure is fatal (raised); an image model or OCR
+    failure is returned as a problem (text search still works)."""
+    from search.engine import SearchRequest
+    t0 = time.perf_counter()
+    eng.view()
+    eng.text.embed("warm up", query=True)
+    for text in WARM_TEXTS:
+        eng.search(SearchRequest(text=text, k=10))
+    problems: list[str] = []
+    photo = warm_photo()
+    if eng.image is not None:
+        try:
+            eng.image.embed(photo.resize((96, 128)), query=True)
+        except EmbedderError as e:
+            problems.append(f"the image model cannot be used: {e}")
+    if eng.ocr is not None:
+        try:
+            eng.ocr.read_text(photo.resize((300, 400)))
+        except EmbedderError as e:
+            problems.append(f"OCR cannot be used: {e}")
+    if eng.image is not None and not problems:
+        for _ in range(2):      # the second run settles the ONNX sessions' allocations
+            eng.search(SearchRequest(image=photo, k=10))
+    log.info("search engine warm in %.1f s", time.perf_counter() - t0)
+    return problems
 
 
 def holder() -> EngineHolder:

@@ -32,6 +32,21 @@ def use_model_path() -> Path:
     return path
 
 
+def _custom_ops_library() -> str:
+    """The onnxruntime-extensions custom-op library (the USE graph tokenises with it),
+    located without importing the package: its ``__init__`` imports transformers and torch,
+    8 of the 12 s a text-only ``dupe search`` took."""
+    spec = importlib.util.find_spec("onnxruntime_extensions")
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            found = sorted(Path(folder).glob("_extensions_pydll*.so")) + sorted(Path(folder).glob("_extensions_pydll*.pyd"))
+            if found:
+                return str(found[0])
+    # another layout: ask the package
+    from onnxruntime_extensions import get_library_path
+    return get_library_path()
+
+
 def _threads() -> int:
     return int(os.environ.get("DUPE_THREADS", "0")) or (os.cpu_count() or 1)
 
@@ -44,10 +59,9 @@ class UseEmbedder(Embedder[str]):
 
     def _load(self) -> Any:
         import onnxruntime as ort
-        from onnxruntime_extensions import get_library_path
 
         opts = ort.SessionOptions()
-        opts.register_custom_ops_library(get_library_path())
+        opts.register_custom_ops_library(_custom_ops_library())
         opts.intra_op_num_threads = _threads()
         opts.inter_op_num_threads = 1
         # Spinning stays on here (unlike the image and OCR sessions): off, one query took
