@@ -31,6 +31,10 @@ pytestmark = pytest.mark.slow
 MB = 1024 * 1024
 RSS_CAP = int(2.5e9)          # the server is killed past this: a blow-up fails, the machine survives
 GROWTH_MB = 400               # peak RSS growth allowed for one hostile case
+#: ... for four large photos at once beside normal photo searches: the photo gate runs two
+#: at a time, so at most two decoded photos (~70 MB each) and one OCR pass (~250-300 MB of
+#: feature maps) coexist, however many are sent (before the gate: +1.6 GB for four).
+GROWTH_CONCURRENT_MB = 600
 WALL_S = 20.0                 # wall time allowed for one hostile request (the fixes aim at < 5 s)
 CAP_S = 60.0                  # a request still running after this has failed
 QUERIES = ["yoga leggings", "lululemon align", "electric toothbrush", "sonicare", "water flosser",
@@ -118,12 +122,12 @@ def measured(srv: h.Server, fn):
     return box["out"], seconds, (srv.peak - base) / MB
 
 
-def assert_bounded(replies: list[h.Reply], seconds: float, growth: float) -> None:
+def assert_bounded(replies: list[h.Reply], seconds: float, growth: float, max_growth: float = GROWTH_MB) -> None:
     for r in replies:
         assert r.status is not None, r.error
         assert r.status < 500, (r.status, r.body[:300])
     assert seconds < WALL_S, f"took {seconds:.1f} s"
-    assert growth < GROWTH_MB, f"server RSS grew by {growth:.0f} MB"
+    assert growth < max_growth, f"server RSS grew by {growth:.0f} MB"
 
 
 def error_shape(r: h.Reply) -> dict:
@@ -180,7 +184,7 @@ def test_four_gif_bombs_do_not_stall_normal_photo_searches(fresh, addrs, photo):
                                      source=s, timeout=CAP_S) for s in [addrs.next() for _ in range(4)]]
     (replies, seconds, normal), _, growth = measured(
         srv, lambda: h.normal_photos_while(port, photo, lambda: h._concurrently(gifs), CAP_S))
-    assert_bounded(replies, seconds, growth)
+    assert_bounded(replies, seconds, growth, GROWTH_CONCURRENT_MB)
     assert normal and all(r.status == 200 for r in normal), h._statuses(normal)
     slowest = max(r.seconds for r in normal)
     assert slowest < 10, f"a normal photo search waited {slowest:.1f} s behind the GIFs"
