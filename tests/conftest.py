@@ -63,6 +63,18 @@ class FakeImageEmbedder(Embedder[Image.Image]):
 
 
 @pytest.fixture
+def fake_models(monkeypatch):
+    """Code that builds its engine from the configured model specs (the service, the CLI)
+    gets the fake embedders."""
+    from indexer.embed import registry
+    from tests.fault_tools.fakes import IMAGE_SPEC, TEXT_SPEC
+    monkeypatch.setenv("DUPE_TEXT_MODEL", TEXT_SPEC)
+    monkeypatch.setenv("DUPE_IMAGE_MODEL", IMAGE_SPEC)
+    monkeypatch.setitem(registry._cache, ("text", TEXT_SPEC), FakeTextEmbedder())
+    monkeypatch.setitem(registry._cache, ("image", IMAGE_SPEC), FakeImageEmbedder())
+
+
+@pytest.fixture
 def fake_text() -> FakeTextEmbedder:
     return FakeTextEmbedder()
 

@@ -16,22 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from indexer.cli import main as dupe
-from indexer.embed import registry
 from indexer.pipeline import Indexer
 from search.store.base import CorruptRecordError, StoreError
 from search.store.embedded import EmbeddedStore
 from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog
 from tests.fault_tools.catalog_gen import make_catalog
-from tests.fault_tools.fakes import IMAGE_SPEC, TEXT_SPEC
 from web import create_app
-
-
-@pytest.fixture
-def fake_models(monkeypatch):
-    monkeypatch.setenv("DUPE_TEXT_MODEL", TEXT_SPEC)
-    monkeypatch.setenv("DUPE_IMAGE_MODEL", IMAGE_SPEC)
-    monkeypatch.setitem(registry._cache, ("text", TEXT_SPEC), FakeTextEmbedder())
-    monkeypatch.setitem(registry._cache, ("image", IMAGE_SPEC), FakeImageEmbedder())
 
 
 @pytest.fixture

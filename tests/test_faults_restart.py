@@ -29,7 +29,7 @@ from indexer.pipeline import Indexer
 from search.store.embedded import EmbeddedStore
 from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog
 from tests.es_server import free_port
-from tests.fault_tools.fakes import IMAGE_SPEC, TEXT_SPEC
+from tests.fault_tools.fakes import IMAGE_SPEC
 from tests.fault_tools.procs import ROOT, Child
 from web import create_app
 from web.auth import hash_key
@@ -59,15 +59,6 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
     Indexer(store, FakeTextEmbedder(), FakeImageEmbedder()).run(cat)
     store.close()
     return cat, root / "index"
-
-
-@pytest.fixture
-def fake_models(monkeypatch):
-    """The service builds its engine from the configured model specs: point them at the fakes."""
-    monkeypatch.setenv("DUPE_TEXT_MODEL", TEXT_SPEC)
-    monkeypatch.setenv("DUPE_IMAGE_MODEL", IMAGE_SPEC)
-    monkeypatch.setitem(registry._cache, ("text", TEXT_SPEC), FakeTextEmbedder())
-    monkeypatch.setitem(registry._cache, ("image", IMAGE_SPEC), FakeImageEmbedder())
 
 
 def _app(index: Path, cat: Path, tmp_path: Path):

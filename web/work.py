@@ -86,14 +86,6 @@ class PhotoGate:
             self.running -= 1
             self._cond.notify_all()
 
-    @contextlib.contextmanager
-    def slot(self, keyed: bool = False) -> Iterator[None]:
-        self.enter(keyed)
-        try:
-            yield
-        finally:
-            self.leave()
-
     def waiting(self) -> int:
         with self._cond:
             return len(self._keyed) + len(self._anon)
