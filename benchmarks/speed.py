@@ -272,11 +272,19 @@ def phase_images(w: Work, args: argparse.Namespace) -> dict[str, Any]:
         seconds = time.perf_counter() - t
         products = [d for d in store.scan("product")]
         docs = store.get([d.id for d in products])
-        pool = {d.source["images"][0]: d.image_vector for d in docs if d is not None and d.image_vector is not None}
+        pool = {ref: v for d in docs if d is not None for ref, v in image_vectors_by_ref(d).items()}
         store.close()
     np.savez(w.pool, refs=np.array(list(pool)), vectors=np.stack(list(pool.values())))
     return {"docs": report.indexed, "images": report.images_embedded, "seconds": seconds,
             "docs_per_s": report.indexed / seconds, "timings": report.timings, "peak_rss_mb": peak_rss_mb()}
+
+
+def image_vectors_by_ref(d: Any) -> dict[str, np.ndarray]:
+    """A document's image vectors by image reference (none if an image failed: then which
+    vector is which image is not known from the document alone)."""
+    from indexer.documents import plan_images
+    refs = plan_images(d.source.get("images") or [])
+    return dict(zip(refs, d.image_vectors)) if len(refs) == len(d.image_vectors) else {}
 
 
 def load_pool(w: Work) -> dict[str, np.ndarray]:
@@ -331,6 +339,11 @@ def replicate(w: Work, args: argparse.Namespace) -> dict[str, Any]:
     t = time.perf_counter()
     copies = 10
     rng = np.random.default_rng(w.seed)
+
+    def jitter(v: np.ndarray) -> np.ndarray:
+        noise = rng.standard_normal(v.shape[0]).astype(np.float32) / np.sqrt(v.shape[0])
+        v = v + rng.uniform(0.1, 0.4) * noise
+        return v / np.linalg.norm(v)
     for kind in ("brand", "brand_product"):
         dst.upsert([d for d in src.get([x.id for x in src.scan(kind)]) if d is not None])
     ids = [x.id for x in src.scan("product")]
@@ -341,13 +354,9 @@ def replicate(w: Work, args: argparse.Namespace) -> dict[str, Any]:
             batch = []
             for d in docs:
                 c = IndexDocCopy(d, f"{d.id}-r{j}")
-                for name in ("text_vector", "image_vector"):
-                    v = getattr(d, name)
-                    if v is not None and j:
-                        noise = rng.standard_normal(v.shape[0]).astype(np.float32) / np.sqrt(v.shape[0])
-                        v = v + rng.uniform(0.1, 0.4) * noise
-                        v = v / np.linalg.norm(v)
-                    setattr(c, name, v)
+                if j:       # copies beyond the first: near-duplicate vectors, as relisted products have
+                    c.text_vector = None if d.text_vector is None else jitter(d.text_vector)
+                    c.image_vectors = tuple(jitter(v) for v in d.image_vectors)
                 batch.append(c)
             dst.upsert(batch)
             written += len(batch)

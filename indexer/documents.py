@@ -1,7 +1,8 @@
 """Pure mapping from catalog records to index documents (without vectors).
 
-Each ``DocPlan`` says what the document is, what text and image feed its vectors, and a
-content hash over all of that; the pipeline embeds only plans whose hash changed.
+Each ``DocPlan`` says what the document is, what text and images feed its vectors, and a
+content hash over all of that; the pipeline embeds only plans whose hash changed. Every
+image of a record is embedded, up to ``schema.MAX_IMAGES`` (main image first).
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from indexer.catalog.records import (
     Brand,
@@ -23,7 +26,7 @@ from indexer.catalog.records import (
 from search.analysis import Analyzer, alias_map
 from search.labels import TrademarkGuard
 from search.store.base import IndexDoc
-from search.store.schema import doc_id, label_key
+from search.store.schema import MAX_IMAGES, doc_id, label_key
 
 ANALYSIS_VERSION = "5"
 # BM25 runs on one token field, so field weights are expressed by repetition (BM25F with
@@ -52,9 +55,18 @@ def _hash(*parts: object) -> str:
 class DocPlan:
     doc: IndexDoc                      # vectors still None
     texts: list[str]                   # embedded one by one, then averaged
-    image: str | None                  # image reference to embed (first one)
+    images: list[str]                  # image references to embed, one vector each (``plan_images``)
     text_key: str                      # hash of what the text vector depends on
-    image_key: str                     # hash of what the image vector depends on (filled by pipeline)
+    # What each image's vector depends on, by image (filled by the pipeline), and the
+    # vectors found so far (reused or embedded; None: not yet, or it failed).
+    image_keys: list[str] = dataclasses.field(default_factory=list)
+    image_found: list[np.ndarray | None] = dataclasses.field(default_factory=list)
+
+
+def plan_images(refs: list[str]) -> list[str]:
+    """The images of a record that get a vector: distinct, in catalog order (the main image
+    first), at most ``MAX_IMAGES`` (see there why)."""
+    return list(dict.fromkeys(refs))[:MAX_IMAGES]
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -109,7 +121,7 @@ def plan_product(p: Product, cat: Catalog, analyzer: Analyzer, guard: TrademarkG
                    ship_within_hours=f.ship_within_hours, factory=f.id,
                    brand=targets[0].brand if targets else None, labels=endorsement_labels(f),
                    dupe_of=list(dict.fromkeys(bp.id for bp in targets)))
-    return DocPlan(doc, texts, p.images[0] if p.images else None, _hash(texts), "")
+    return DocPlan(doc, texts, plan_images(p.images), _hash(texts))
 
 
 def plan_brand_product(bp: BrandProduct, cat: Catalog, analyzer: Analyzer) -> DocPlan:
@@ -121,14 +133,14 @@ def plan_brand_product(bp: BrandProduct, cat: Catalog, analyzer: Analyzer) -> Do
     texts = list(bp.titles.values())
     doc = IndexDoc(id=doc_id("brand_product", bp.id), kind="brand_product", source=source, tokens=tokens,
                    content_hash="", category=bp.category, price_min=bp.price, brand=bp.brand)
-    return DocPlan(doc, texts, bp.images[0] if bp.images else None, _hash(texts), "")
+    return DocPlan(doc, texts, plan_images(bp.images), _hash(texts))
 
 
 def plan_brand(b: Brand) -> DocPlan:
     # Brand docs are not searched by text: their tokens stay empty so they never enter BM25.
     doc = IndexDoc(id=doc_id("brand", b.id), kind="brand", source=_to_json(b), tokens=[], content_hash="",
                    brand=b.id)
-    return DocPlan(doc, [], None, _hash([]), "")
+    return DocPlan(doc, [], [], _hash([]))
 
 
 def iter_plans(cat: Catalog) -> Iterator[DocPlan]:
@@ -152,4 +164,4 @@ def finish_hash(plan: DocPlan, models: dict[str, str]) -> str:
     """The content hash: changes whenever anything the stored document depends on changes."""
     d = plan.doc
     return _hash(ANALYSIS_VERSION, models, d.kind, d.source, d.tokens, d.category, d.price_min, d.moq, d.region,
-                 d.ship_within_hours, d.factory, d.brand, d.labels, d.dupe_of, plan.text_key, plan.image_key)
+                 d.ship_within_hours, d.factory, d.brand, d.labels, d.dupe_of, plan.text_key, plan.image_keys)

@@ -4,6 +4,9 @@ Stages (each swappable in tests): read + validate (``catalog.reader``), plan doc
 (``documents``, pure), embed what changed (text and image embedders), write in committed
 batches (the store). A re-run on an unchanged catalog embeds nothing; records that left
 the catalog are removed; bad records and unreadable images are reported, never fatal.
+Every image of a record gets a vector (up to ``schema.MAX_IMAGES``), each reused while its
+bytes and the model stay the same; an image that fails is reported, its record indexed with
+the others, and the image tried again next run.
 
 Nothing good is lost to a bad record: a rejected record keeps its last valid version
 (``catalog.stored``), and while a file has lines that cannot be read at all, records
@@ -93,10 +96,8 @@ def models_of(text: Embedder, image: Embedder | None) -> tuple[dict[str, str], d
     return models, dims
 
 
-def _image_key(ref: str | None, root: Path, image: Embedder | None) -> str:
-    """What the image vector depends on: the model and the image's bytes (or its URL)."""
-    if ref is None or image is None:
-        return ""
+def _image_key(ref: str, root: Path, image: Embedder) -> str:
+    """What an image's vector depends on: the model and the image's bytes (or its URL)."""
     if ref.lower().startswith(("http://", "https://")):
         return f"{image.model_id}|{ref}"
     try:
@@ -104,6 +105,30 @@ def _image_key(ref: str | None, root: Path, image: Embedder | None) -> str:
     except OSError:
         digest = "unreadable"
     return f"{image.model_id}|{ref}|{digest}"
+
+
+def _stored_image_keys(keys: dict) -> list[str]:
+    """The keys of a stored document's image vectors, in order (``source["_keys"]["image"]``:
+    a list; one string when written before documents had several images)."""
+    stored = keys.get("image") or []
+    return [stored] if isinstance(stored, str) else list(stored)
+
+
+def _settle_images(p: DocPlan) -> None:
+    """The plan's image vectors from those found (reused or embedded), in image order, and
+    the keys of just those in its source: an image that failed has neither, and is tried
+    again next run (its document's hash is marked failed)."""
+    kept = [(k, v) for k, v in zip(p.image_keys, p.image_found) if v is not None]
+    p.doc.image_vectors = tuple(v for _, v in kept)
+    p.doc.source["_keys"]["image"] = [k for k, _ in kept]
+
+
+def _mark_failed(p: DocPlan, field: str) -> None:
+    """Never store the document's hash as done: the next run plans it again (reusing what
+    succeeded) and tries the failed input again, reporting it again if it still fails."""
+    mark = f"+{field}-failed"
+    if mark not in p.doc.content_hash:
+        p.doc.content_hash += mark
 
 
 #: Text vectors kept for the rest of a run, so a title repeated across products (variants,
@@ -116,7 +141,8 @@ class _Job:
     """What the embedding thread does for one batch (decided on the writing thread, which
     owns the store)."""
     need_text: list[DocPlan]
-    need_image: list[DocPlan]
+    need_image: list[tuple[DocPlan, int]]       # (plan, index of the image in ``plan.images``)
+    with_images: list[DocPlan]                  # every plan with images, settled when done
 
 
 @dataclass
@@ -253,8 +279,8 @@ class Indexer:
     def _finish(self, p: DocPlan, root: Path, models: dict[str, str]) -> None:
         """Model-dependent keys and the content hash of a plan."""
         p.text_key = f"{self.text.model_id}|{p.text_key}" if p.texts else ""
-        p.image_key = _image_key(p.image, root, self.image)
-        p.doc.source["_keys"] = {"text": p.text_key, "image": p.image_key}
+        p.image_keys = [_image_key(ref, root, self.image) for ref in p.images] if self.image is not None else []
+        p.doc.source["_keys"] = {"text": p.text_key, "image": p.image_keys}
         p.doc.content_hash = finish_hash(p, models)
 
     def _job(self, batch: Sequence[DocPlan], damaged: set[str]) -> _Job:
@@ -262,7 +288,7 @@ class Indexer:
         # price changed): only new inputs are embedded. Damaged documents are not read.
         ids = [p.doc.id for p in batch if p.doc.id not in damaged]
         old = {d.id: d for d in self.store.get(ids) if d is not None}
-        job = _Job([], [])
+        job = _Job([], [], [])
         for p in batch:
             prev = old.get(p.doc.id)
             keys = prev.source.get("_keys", {}) if prev else {}
@@ -271,11 +297,12 @@ class Indexer:
                     p.doc.text_vector = prev.text_vector
                 else:
                     job.need_text.append(p)
-            if p.image and self.image is not None:
-                if prev is not None and prev.image_vector is not None and keys.get("image") == p.image_key:
-                    p.doc.image_vector = prev.image_vector
-                else:
-                    job.need_image.append(p)
+            if p.image_keys:
+                # Each image on its own: a product that gained a photo embeds that photo only.
+                reusable = dict(zip(_stored_image_keys(keys), prev.image_vectors)) if prev is not None else {}
+                p.image_found = [reusable.get(k) for k in p.image_keys]
+                job.need_image += [(p, j) for j, v in enumerate(p.image_found) if v is None]
+                job.with_images.append(p)
         return job
 
     def _embed(self, job: _Job, root: Path, recent: dict[str, np.ndarray]) -> _Done:
@@ -299,38 +326,48 @@ class Indexer:
                 del recent[s]                                   # oldest first
         done.timings["embed_text"] = time.perf_counter() - t
 
+        done.timings["load_images"] = done.timings["embed_image"] = 0.0
+        # In chunks of a batch's size: decoded photos are large, and a batch of products
+        # holds up to MAX_IMAGES times as many images.
+        for start in range(0, len(job.need_image), self.batch_size):
+            self._embed_images(job.need_image[start:start + self.batch_size], root, done)
+        for p in job.with_images:
+            _settle_images(p)
+        return done
+
+    def _embed_images(self, need: Sequence[tuple[DocPlan, int]], root: Path, done: _Done) -> None:
+        """Load and embed these images of their plans (``plan.image_found``); one that
+        cannot be loaded is reported (a URL that timed out may answer next run)."""
         t = time.perf_counter()
         images, owners = [], []
-        for p in job.need_image:
+        for p, j in need:
             try:
-                images.append(self.image_loader(p.image, root))
-                owners.append(p)
+                images.append(self.image_loader(p.images[j], root))
+                owners.append((p, j))
             except (ImageError, OSError) as e:
-                done.rejects.append(Reject(p.image or "", 0, f"image not indexed: {e}", p.doc.source.get("id")))
-                # Not stored as done: the next run tries the image again (a URL that timed
-                # out may answer then) and reports it again if it still fails.
-                p.doc.content_hash += "+image-failed"
-        done.timings["load_images"] = time.perf_counter() - t
+                done.rejects.append(Reject(p.images[j], 0, f"image not indexed: {e}", p.doc.source.get("id")))
+                _mark_failed(p, "image")
+        done.timings["load_images"] += time.perf_counter() - t
         t = time.perf_counter()
         if images:
             assert self.image is not None
             vecs = self.image.embed_batch(images)
-            for p, v in zip(owners, vecs):
-                p.doc.image_vector = self._checked(p, "image", v, done)
-            done.images_embedded = len(images)
-        done.timings["embed_image"] = time.perf_counter() - t
-        return done
+            for (p, j), v in zip(owners, vecs):
+                p.image_found[j] = self._checked(p, "image", v, done, p.images[j])
+            done.images_embedded += len(images)
+        done.timings["embed_image"] += time.perf_counter() - t
 
     @staticmethod
-    def _checked(p: DocPlan, field: str, vector: np.ndarray, done: _Done) -> np.ndarray | None:
+    def _checked(p: DocPlan, field: str, vector: np.ndarray, done: _Done, where: str | None = None
+                 ) -> np.ndarray | None:
         """The vector, or None (reported) if the store would refuse it (e.g. all zeros):
         one bad vector must not fail its batch. Not stored as done: tried again next run."""
         problem = vector_problem(vector, None)
         if problem is None:
             return vector
-        where = (p.image if field == "image" else None) or p.doc.id
-        done.rejects.append(Reject(where, 0, f"{field} not indexed: its vector {problem}", p.doc.source.get("id")))
-        p.doc.content_hash += f"+{field}-failed"
+        done.rejects.append(Reject(where or p.doc.id, 0, f"{field} not indexed: its vector {problem}",
+                                   p.doc.source.get("id")))
+        _mark_failed(p, field)
         return None
 
 

@@ -104,13 +104,16 @@ class CatalogView:
     brands: dict[str, Brand]
     brand_products: dict[str, BrandProduct]
     understander: Understander
-    vectors: dict[str, dict[str, np.ndarray]]          # brand product id -> field -> vector
+    vectors: dict[str, dict[str, np.ndarray]]          # brand product id -> field -> vector (main image's)
     anchors: OrderedDict[Any, "_Anchors"] = field(default_factory=OrderedDict)
     factories: dict[str, Any] = field(default_factory=dict)   # decoded factories of this generation
     # Decoded candidates (listing, tokens) of this generation: the heads of searches for
     # the same brand products repeat, and fetching and decoding them was a third of a search.
     listings: OrderedDict[str, tuple[models.Listing, list[str]]] = field(default_factory=OrderedDict)
-    _matrices: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
+    # Every image's vector of each brand product (main first): a photo of its back or its
+    # box is understood as the product too. Anchor lists use the main image's.
+    image_vectors: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
+    _matrices: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def nearest_brand_products(self, name: str, vec: np.ndarray | None,
                                k: int = BRAND_PRODUCT_DEPTH) -> list[tuple[str, float]]:
@@ -119,12 +122,17 @@ class CatalogView:
         if vec is None:
             return []
         if name not in self._matrices:
-            ids = [i for i, v in self.vectors.items() if name in v]
-            self._matrices[name] = (ids, np.stack([self.vectors[i][name] for i in ids]) if ids else np.zeros((0, 1)))
-        ids, m = self._matrices[name]
+            sets = {i: (self.image_vectors.get(i) or (v[name],)) if name == "image" else (v[name],)
+                    for i, v in self.vectors.items() if name in v}
+            ids = list(sets)
+            rows = [x for i in ids for x in sets[i]]
+            # each brand product's rows are consecutive: starts[j] is brand product j's first
+            starts = np.cumsum([0] + [len(sets[i]) for i in ids[:-1]]) if ids else np.zeros(0, dtype=np.int64)
+            self._matrices[name] = (ids, np.stack(rows) if rows else np.zeros((0, 1)), starts)
+        ids, m, starts = self._matrices[name]
         if not ids or m.shape[1] != vec.shape[-1]:
             return []
-        scores = m @ np.asarray(vec, dtype=np.float32)
+        scores = np.maximum.reduceat(m @ np.asarray(vec, dtype=np.float32), starts)   # best image each
         order = np.argsort(-scores, kind="stable")[:k]
         return [(ids[i], float(scores[i])) for i in order]
 
@@ -173,13 +181,16 @@ class SearchEngine:
                 analyzer = Analyzer(alias_map({"id": b.id, "names": b.names, "aliases": b.aliases,
                                                "trademarks": b.trademarks} for b in brands.values()))
                 vectors: dict[str, dict[str, np.ndarray]] = {}
+                images: dict[str, tuple[np.ndarray, ...]] = {}
                 for d in self.store.get([doc_id("brand_product", i) for i in bps]):
                     if d is not None:
                         vectors[d.source["id"]] = {f: v for f, v in (("text", d.text_vector), ("image", d.image_vector))
                                                    if v is not None}
+                        if d.image_vectors:
+                            images[d.source["id"]] = tuple(d.image_vectors)
                 understander = Understander(brands, bps, analyzer, self._listings_with, self.store.info().count)
                 self._view = CatalogView(gen, analyzer, TrademarkGuard({b: b_.trademarks for b, b_ in brands.items()}),
-                                         brands, bps, understander, vectors)
+                                         brands, bps, understander, vectors, image_vectors=images)
             return self._view
 
     def _listings_with(self, token: str) -> int:

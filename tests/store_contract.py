@@ -21,10 +21,12 @@ def unit(v) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def doc(i: str, tokens: str, *, text=None, image=None, kind="product", **fields) -> IndexDoc:
+def doc(i: str, tokens: str, *, text=None, image=None, images=(), kind="product", **fields) -> IndexDoc:
+    """A document; ``image`` is its one image vector, ``images`` its several (main first)."""
+    images = [image] if image is not None else list(images)
     return IndexDoc(id=i, kind=kind, source={"id": i, "title": tokens}, tokens=tokens.split(),
                     content_hash=f"h-{i}-{tokens}", text_vector=None if text is None else unit(text),
-                    image_vector=None if image is None else unit(image), **fields)
+                    image_vectors=tuple(unit(v) for v in images), **fields)
 
 
 def basis(n: int, i: int) -> list[float]:
@@ -52,7 +54,68 @@ def catalog_docs() -> list[IndexDoc]:
     ]
 
 
-class StoreContract:
+class MultiImageContract:
+    """A document with several images (``IndexDoc.image_vectors``): found by any of them,
+    once, scored by its best one; filters apply; updates and deletes leave no stale image.
+    Part of ``StoreContract``."""
+
+    # Three images of one product (front, back, detail), unlike the catalog's images and
+    # alike each other (cosine ~0.37 to the back view), so that a document not returned
+    # once would take several of the top places.
+    IMAGES = [[0.01, 0.01, 0.01, 1.0, 0.4, 0.01], basis(6, 4), [0.01, 0.01, 0.01, 0.01, 0.4, 1.0]]
+
+    def teapot(self, n: int = 3, **fields) -> IndexDoc:
+        return doc("m1", "enamel teapot", text=basis(8, 6), images=self.IMAGES[:n], category="teapot", **fields)
+
+    def test_a_document_is_found_by_each_of_its_images_once(self, store):
+        store.upsert(catalog_docs() + [self.teapot()])
+        for image in self.IMAGES:           # the 2nd and 3rd fail when only the main image is indexed
+            hits = store.knn("image", unit(image), 10)
+            assert hits[0].id == "m1" and hits[0].score == pytest.approx(1.0, abs=2e-2)
+            assert sorted(h.id for h in hits) == ["m1", "p1", "p2", "p3"]          # one hit per document
+            assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        assert [h.id for h in store.knn("image", unit(self.IMAGES[2]), 1)] == ["m1"]
+
+    def test_get_returns_every_image_vector_main_first(self, store):
+        store.upsert([self.teapot()])
+        got, bare = store.get(["m1"])[0], store.get(["m1"], vectors=False)[0]
+        np.testing.assert_allclose(np.stack(got.image_vectors), np.stack([unit(v) for v in self.IMAGES]), atol=1e-6)
+        np.testing.assert_allclose(got.image_vector, unit(self.IMAGES[0]), atol=1e-6)
+        assert bare.image_vectors == () and bare.image_vector is None
+
+    def test_filters_apply_to_documents_found_by_a_later_image(self, store):
+        store.upsert(catalog_docs() + [self.teapot(price_min=30.0, dupe_of=["bp-pot"])])
+        q = unit(self.IMAGES[2])
+        assert "m1" not in {h.id for h in store.knn("image", q, 10, Filters(category="leggings"))}
+        assert "m1" not in {h.id for h in store.knn("image", q, 10, Filters(price_max=20.0))}
+        assert "m1" not in {h.id for h in store.knn("image", q, 10, Filters(kind="brand_product"))}
+        for f in (Filters(category="teapot"), Filters(dupe_of=("bp-pot",)), Filters(ids=("m1", "p1")),
+                  Filters(price_min=25.0, price_max=35.0)):
+            assert store.knn("image", q, 10, f)[0].id == "m1", f
+
+    def test_fewer_images_leave_no_stale_vector_and_delete_removes_all(self, store):
+        store.upsert(catalog_docs() + [self.teapot()])
+        store.upsert([self.teapot(n=1)])
+        assert len(store.get(["m1"])[0].image_vectors) == 1
+        assert store.knn("image", unit(self.IMAGES[0]), 1)[0].id == "m1"
+        for gone in self.IMAGES[1:]:         # the old 2nd and 3rd images find it no more
+            hits = store.knn("image", unit(gone), 10)
+            assert not [h for h in hits if h.score > 0.5], hits
+        store.upsert([self.teapot(n=3)])
+        assert store.knn("image", unit(self.IMAGES[2]), 1)[0].id == "m1"
+        store.delete(["m1"])
+        for image in self.IMAGES:
+            assert "m1" not in {h.id for h in store.knn("image", unit(image), 10, Filters(kind=None))}
+        assert store.knn("image", unit(self.IMAGES[1]), 10, Filters(ids=("m1",))) == []
+
+    def test_more_images_than_the_most_stored_are_refused(self, store):
+        too_many = doc("m2", "many views", images=[basis(6, i % 6) for i in range(schema.MAX_IMAGES + 1)])
+        with pytest.raises(StoreError, match="m2"):
+            store.upsert([too_many])
+        assert store.get(["m2"]) == [None]
+
+
+class StoreContract(MultiImageContract):
     @pytest.fixture
     def store(self, make_store):
         s = make_store()
@@ -242,7 +305,7 @@ class StoreContract:
         huge, nan, long = doc("x1", "huge", text=basis(8, 0)), doc("x2", "nan", image=basis(6, 0)), \
             doc("x3", "long", text=basis(8, 1))
         huge.text_vector = np.full(8, 1e30, dtype=np.float32)          # once the top result of every query
-        nan.image_vector = np.full(6, np.nan, dtype=np.float32)
+        nan.image_vectors = (np.full(6, np.nan, dtype=np.float32),)
         long.text_vector = long.text_vector * 3
         with pytest.raises(StoreError) as err:
             store.upsert([catalog_docs()[0], huge, nan, long])
@@ -293,3 +356,4 @@ class StoreContract:
                 failed.upsert([doc("x1", "should vanish", text=basis(8, 1))])
                 raise RuntimeError("indexer crashed")
         assert store.get(["n1"])[0] is not None and store.get(["x1"]) == [None]
+

@@ -33,7 +33,7 @@ def clustered(n: int, seed: int = 0) -> np.ndarray:
 
 def make_docs(vectors: np.ndarray, start: int = 0) -> list[IndexDoc]:
     return [IndexDoc(id=f"p{start + i}", kind="product", source={"id": f"p{start + i}"}, tokens=[f"w{i % 7}"],
-                     content_hash=f"h{start + i}", text_vector=v, image_vector=v[::-1].copy() if i % 2 else None,
+                     content_hash=f"h{start + i}", text_vector=v, image_vectors=(v[::-1].copy(),) if i % 2 else (),
                      category=CATEGORIES[(start + i) % len(CATEGORIES)], price_min=float((start + i) % 100))
             for i, v in enumerate(vectors)]
 
@@ -402,9 +402,9 @@ def test_a_reader_reinserts_only_the_vectors_and_tokens_that_changed(tmp_path, s
     put: list[int] = []
     real_set_vectors, real_put = embedded._View.set_vectors, embedded._Lexicon.put
 
-    def spy_set_vectors(self, v, rowids, block):
+    def spy_set_vectors(self, v, rowids, *rest):
         inserted[v.name].extend(rowids)
-        return real_set_vectors(self, v, rowids, block)
+        return real_set_vectors(self, v, rowids, *rest)
 
     def spy_put(self, pos, tokens):
         put.append(pos)
@@ -427,7 +427,7 @@ def test_a_reader_reinserts_only_the_vectors_and_tokens_that_changed(tmp_path, s
     assert [h.id for h in reader.bm25(["brandnew"], 5)] == ["p300"]
     assert "p300" not in {h.id for h in reader.bm25([docs["p300"].tokens[0]], 5000)}
     # A removed vector is a change too.
-    store.upsert([replace(docs["p301"], image_vector=None)])
+    store.upsert([replace(docs["p301"], image_vectors=())])
     reader.knn("image", queries[0], 5)
     assert len(inserted["image"]) == 1 and not reader._view.vectors["image"].ann.contains(inserted["image"][0])
     assert "p301" not in {h.id for h in reader.knn("image", docs["p301"].image_vector, 5)}
@@ -454,4 +454,68 @@ def test_an_index_from_before_the_log_said_what_changed_is_caught_up_in_full(tmp
     conn.close()
     assert reader.knn("text", queries[2], 1)[0].id == "p5"
     old.close()
+    reader.close()
+
+
+# -- documents with several images ---------------------------------------------------------
+def multi_image_docs(n: int, seed: int = 9) -> tuple[list[IndexDoc], dict[str, np.ndarray]]:
+    """``n`` documents with 1 to 3 image vectors each (clustered: near-duplicates across
+    documents), and each document's vectors stacked, for exact search by best image."""
+    vecs = clustered(3 * n, seed).reshape(n, 3, DIM)
+    docs = [IndexDoc(id=f"m{i}", kind="product", source={"id": f"m{i}"}, tokens=["w"], content_hash=f"m{i}",
+                     image_vectors=tuple(vecs[i, :1 + i % 3]), category=CATEGORIES[i % len(CATEGORIES)])
+            for i in range(n)]
+    return docs, {d.id: np.stack(d.image_vectors) for d in docs}
+
+
+def best_image_exact(images: dict[str, np.ndarray], q: np.ndarray, k: int, keep=None) -> list[tuple[str, float]]:
+    scored = [(i, float((m @ q).max())) for i, m in images.items() if keep is None or keep(i)]
+    return sorted(scored, key=lambda x: -x[1])[:k]
+
+
+def test_documents_are_ranked_by_their_best_image_on_the_graph(tmp_path):
+    """Each document once, scored by its best image, with the recall of single vectors:
+    through filters, another connection catching up, fewer images, and a reopen."""
+    docs, images = multi_image_docs(N // 2)          # ~1600 image vectors: a graph
+    s = open_store(tmp_path / "idx")
+    s.set_models(MODELS, DIMS)
+    s.upsert(docs)
+    reader = open_store(tmp_path / "idx", create=False)
+    rng = np.random.default_rng(3)
+    later = [d for d in docs if len(d.image_vectors) == 3]
+    qs = unit(np.stack([later[j].image_vectors[2] for j in rng.integers(0, len(later), 40)])
+              + 0.05 * rng.standard_normal((40, DIM)))
+    category = {d.id: d.category for d in docs}
+
+    def check(store: EmbeddedStore, f: Filters = Filters(), keep=None) -> None:
+        got, want = [], []
+        for q in qs:
+            hits = store.knn("image", q, 10, f)
+            truth = best_image_exact(images, q, 10, keep)
+            assert len({h.id for h in hits}) == len(hits) == len(truth)          # one hit per document
+            for h in hits:
+                assert h.score == pytest.approx(float((images[h.id] @ q).max()), abs=1e-5)
+            got.append([h.id for h in hits])
+            want.append([i for i, _ in truth])
+        assert recall(got, want) >= 0.97, f
+    for store in (s, reader):
+        check(store)
+        check(store, Filters(category="c3"), lambda i: category[i] == "c3")
+    assert graph_in_use(s, "image") and s._view.vectors["image"].count == sum(len(m) for m in images.values())
+
+    # Fewer images: the dropped ones find the document no more, in this and the other connection.
+    cut = later[:20]
+    s.upsert([replace(d, image_vectors=d.image_vectors[:1]) for d in cut])
+    images.update({d.id: np.stack(d.image_vectors[:1]) for d in cut})
+    for store in (s, reader):
+        for d in cut[:5]:
+            assert d.id not in {h.id for h in store.knn("image", d.image_vectors[2], 5)}
+            assert store.knn("image", d.image_vectors[0], 1)[0].id == d.id
+        check(store)
+    s.warm()
+    s.close()
+    again = open_store(tmp_path / "idx", create=False)
+    check(again)
+    assert again._view.vectors["image"].origin == "loaded"
+    again.close()
     reader.close()

@@ -177,6 +177,29 @@ def test_a_damaged_vector_is_never_ranked_reported_and_repaired(built, tmp_path,
     store.close()
 
 
+@pytest.mark.parametrize("ann_min", [None, 1])          # exact matrix, HNSW graph
+def test_a_damaged_later_image_vector_keeps_the_whole_document_out_until_repaired(built, tmp_path, ann_min):
+    """A product with several images whose 2nd stored vector is damaged: none of its images
+    is ranked or handed out (which one is damaged is not trusted), it is reported, and
+    ``dupe index`` writes it again whole."""
+    cat, index = built
+    image = FakeImageEmbedder()
+    p3, = EmbeddedStore(index, create=False).get(["product:p3"])
+    blob = p3.image_vector.tobytes() + np.full(image.dim, np.nan, dtype=np.float32).tobytes()
+    sql(index, "UPDATE vec_image SET v = ? WHERE rowid = (SELECT rowid FROM docs WHERE id = 'product:p3')", blob)
+    store = EmbeddedStore(index, create=False, ann_min=ann_min)
+    assert "product:p3" not in {h.id for h in store.knn("image", p3.image_vector, 5)}
+    assert store.get(["product:p3"])[0].image_vectors == ()
+    problems = store.health().problems
+    assert len(problems) == 1 and "image vector of 'product:p3'" in problems[0] and "NaN" in problems[0]
+    assert store.verify().records == {"product:p3": "image stored vector has NaN or infinite values"}
+    writer, report = reindexed(index, cat)
+    assert report.repaired == 1 and report.images_embedded == 1
+    assert store.knn("image", p3.image_vector, 1)[0].id == "product:p3" and store.health().problems == ()
+    writer.close()
+    store.close()
+
+
 def test_vectors_are_checked_on_write(tmp_path):
     from tests.store_contract import DIMS, MODELS, doc
     s = EmbeddedStore(tmp_path / "i")

@@ -50,7 +50,8 @@ def test_alias_points_at_one_versioned_index_with_schema_meta(store):
     mapping = store._es.indices.get_mapping(index=index)[index]["mappings"]
     assert mapping["_meta"]["models"] == MODELS and mapping["_meta"]["dims"] == DIMS
     assert mapping["properties"]["text_vector"]["dims"] == 8
-    assert mapping["properties"]["image_vector"]["index_options"]["type"] == "int8_hnsw"
+    images = mapping["properties"]["image_vectors"]                 # several per document: nested
+    assert images["type"] == "nested" and images["properties"]["vector"]["index_options"]["type"] == "int8_hnsw"
     assert mapping["properties"]["tokens"]["analyzer"] == "whitespace"
 
 
@@ -206,13 +207,13 @@ def test_failing_record_is_reported_and_the_others_written(store):
 def test_invalid_vectors_are_refused_before_anything_is_written(store):
     bad_dims = doc("x1", "wrong size", text=np.ones(5))
     zero = doc("x2", "zero", image=np.ones(6))
-    zero.image_vector = np.zeros(6, dtype=np.float32)
+    zero.image_vectors = (unit(np.ones(6)), np.zeros(6, dtype=np.float32))
     nan = doc("x3", "nan", text=np.ones(8))
     nan.text_vector[0] = math.nan
     with pytest.raises(BulkWriteError) as err:
         store.upsert([catalog_docs()[0], bad_dims, zero, nan])
     assert [i for i, _ in err.value.failures] == ["x1", "x2", "x3"]
-    assert "shape (5,)" in err.value.failures[0][1]
+    assert "shape (5,)" in err.value.failures[0][1] and "image vector 2 is all zeros" in err.value.failures[1][1]
     assert store.info().count == 0
 
 
@@ -244,6 +245,57 @@ def test_knn_scores_are_exact_cosines_after_rescoring(store):
     assert [h.id for h in hits] == [f"r{i}" for i in np.argsort(-exact)[:10]]
     for h in hits:
         assert h.score == pytest.approx(float(exact[int(h.id[1:])]), abs=1e-5)
+
+
+def test_image_knn_ranks_documents_by_their_best_image_with_exact_cosines(store):
+    rng = np.random.default_rng(5)
+    images = {f"r{i}": rng.normal(size=(1 + i % 3, 6)).astype(np.float32) for i in range(40)}
+    for m in images.values():
+        m /= np.linalg.norm(m, axis=1, keepdims=True)
+    store.upsert([doc(i, "w", images=list(m)) for i, m in images.items()])
+    for q in (unit(rng.normal(size=6)), images["r5"][2]):
+        best = {i: float((m @ q).max()) for i, m in images.items()}
+        hits = store.knn("image", q, 10)
+        assert [h.id for h in hits] == sorted(best, key=lambda i: -best[i])[:10]     # each document once
+        for h in hits:
+            assert h.score == pytest.approx(best[h.id], abs=1e-5)
+    assert store.knn("image", images["r5"][2], 1)[0].id == "r5"          # by its third image
+
+
+def schema_1_index(make, name: str = "v1") -> str:
+    """An index as schema version 1 left it (one ``image_vector`` per document); its prefix."""
+    probe = make(f"{name}-probe")
+    prefix = probe.config.index_prefix.removesuffix(f"-{name}-probe") + f"-{name}"
+    mapping = schema.es_mapping({"text": 8}, MODELS, generation=3)
+    mapping["properties"]["image_vector"] = schema.es_vector_mapping(6)
+    mapping["_meta"].update(schema_version=1, dims=DIMS)
+    probe._es.indices.create(index=f"{prefix}-v1", mappings=mapping, aliases={prefix: {}},
+                             settings={"number_of_replicas": 0})
+    source = {k: v for k, v in _es_source(catalog_docs()[0]).items() if k != "image_vectors"}
+    probe._es.index(index=prefix, id="p1", document={**source, "image_vector": [float(x) for x in unit(basis(6, 0))]},
+                    refresh=True)
+    return prefix
+
+
+def test_an_index_of_schema_version_1_asks_for_a_rebuild_which_works(make, es_config):
+    prefix = schema_1_index(make)
+    rebuild = r"schema version 1, this program needs 2: rebuild it \(dupe index CATALOG_DIR --rebuild\)"
+    with pytest.raises(StoreError, match=rebuild):
+        ElasticStore(replace(es_config, index_prefix=prefix), create=False)        # e.g. the service
+    writer = make("v1")                                      # opens: dupe index --rebuild needs it
+    for use in (lambda: writer.set_models(MODELS, DIMS), lambda: writer.upsert(catalog_docs()),
+                lambda: writer.knn("image", unit(basis(6, 0)), 3), lambda: writer.bm25(["yoga"], 3)):
+        with pytest.raises(StoreError, match=rebuild):
+            use()
+    old, = writer.get(["p1"], vectors=False)                   # last valid versions stay readable
+    assert old.tokens == catalog_docs()[0].tokens and old.image_vectors == ()
+    assert len(writer.get(["p1"])[0].image_vectors) == 1
+    with writer.rebuilding() as fresh:                          # what the message asks for
+        fresh.set_models(MODELS, DIMS)
+        fresh.upsert(catalog_docs())
+    assert writer.knn("image", unit(basis(6, 0)), 1)[0].id == "p1"
+    with ElasticStore(replace(es_config, index_prefix=prefix), create=False) as reader:
+        assert reader.info().count == 5 and reader.knn("image", unit(basis(6, 0)), 1)[0].id == "p1"
 
 
 def test_knn_without_rescoring_still_returns_cosine_scale(make):

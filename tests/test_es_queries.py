@@ -97,22 +97,52 @@ def test_knn_sizes():
 def test_knn_query_filters_inside_knn_and_rescores_exactly():
     v = np.array([0.6, 0.8], dtype=np.float32)
     qv = [float(np.float32(0.6)), float(np.float32(0.8))]
-    assert knn_query("image", v, 5, Filters(region="yiwu")) == {
-        "knn": {"field": "image_vector", "query_vector": qv, "k": 30, "num_candidates": 100,
+    assert knn_query("text", v, 5, Filters(region="yiwu")) == {
+        "knn": {"field": "text_vector", "query_vector": qv, "k": 30, "num_candidates": 100,
                 "filter": [{"term": {"kind": "product"}}, {"term": {"region": "yiwu"}}]},
         "size": 5, "_source": False, "track_total_hits": False,
         "rescore": {
             "window_size": 30,
             "query": {
                 "rescore_query": {"script_score": {
-                    "query": {"exists": {"field": "image_vector"}},
-                    "script": {"source": "cosineSimilarity(params.query_vector, 'image_vector') + 1.0",
+                    "query": {"exists": {"field": "text_vector"}},
+                    "script": {"source": "cosineSimilarity(params.query_vector, 'text_vector') + 1.0",
                                "params": {"query_vector": qv}},
                 }},
                 "query_weight": 0.0,
                 "rescore_query_weight": 1.0,
             },
         },
+    }
+
+
+def test_image_knn_searches_the_nested_images_and_rescores_each_document_by_its_best():
+    v = np.array([0.6, 0.8], dtype=np.float32)
+    qv = [float(np.float32(0.6)), float(np.float32(0.8))]
+    assert knn_query("image", v, 5, Filters(region="yiwu")) == {
+        "knn": {"field": "image_vectors.vector", "query_vector": qv, "k": 30, "num_candidates": 100,
+                "filter": [{"term": {"kind": "product"}}, {"term": {"region": "yiwu"}}]},
+        "size": 5, "_source": False, "track_total_hits": False,
+        "rescore": {
+            "window_size": 30,
+            "query": {
+                "rescore_query": {"nested": {
+                    "path": "image_vectors",
+                    "score_mode": "max",
+                    "query": {"script_score": {
+                        "query": {"exists": {"field": "image_vectors.vector"}},
+                        "script": {"source": "cosineSimilarity(params.query_vector, 'image_vectors.vector') + 1.0",
+                                   "params": {"query_vector": qv}},
+                    }},
+                }},
+                "query_weight": 0.0,
+                "rescore_query_weight": 1.0,
+            },
+        },
+    }
+    assert knn_query("image", v, 5, Filters(kind=None), rescore=False) == {
+        "knn": {"field": "image_vectors.vector", "query_vector": qv, "k": 5, "num_candidates": 100},
+        "size": 5, "_source": False, "track_total_hits": False,
     }
 
 
@@ -133,7 +163,23 @@ def test_knn_cosine_undoes_elasticsearch_score_scaling():
 def test_vector_field_names_match_the_schema():
     flat = schema.to_flat(IndexDoc(id="x", kind="product", source={}, tokens=[], content_hash="h"))
     for name in schema.VECTOR_FIELDS:
-        assert vector_field(name) in flat
+        assert vector_field(name).split(".")[0] == schema.FLAT_VECTORS[name] and schema.FLAT_VECTORS[name] in flat
+    assert (vector_field("text"), vector_field("image")) == ("text_vector", "image_vectors.vector")
+
+
+def test_flat_documents_hold_every_image_vector_main_first():
+    a, b = np.array([0.6, 0.8], dtype=np.float32), np.array([0.0, 1.0], dtype=np.float32)
+    d = IndexDoc(id="x", kind="product", source={}, tokens=[], content_hash="h", text_vector=b, image_vectors=(a, b))
+    flat = schema.to_flat(d)
+    assert flat["image_vectors"] == [{"vector": [float(np.float32(0.6)), float(np.float32(0.8))]},
+                                     {"vector": [0.0, 1.0]}]
+    back = schema.from_flat(flat)
+    assert len(back.image_vectors) == 2 and np.allclose(back.image_vectors[1], b) and np.allclose(back.image_vector, a)
+    assert schema.to_flat(IndexDoc(id="y", kind="product", source={}, tokens=[], content_hash="h"))["image_vectors"] \
+        is None                                  # no images: no field (Elasticsearch gets none)
+    old = {**schema.to_flat(IndexDoc(id="z", kind="product", source={}, tokens=[], content_hash="h")),
+           "image_vectors": None, "image_vector": [0.0, 1.0]}               # written by schema version 1
+    assert np.allclose(schema.from_flat(old).image_vector, b)
 
 
 def test_es_mapping_derives_from_the_schema():
@@ -149,8 +195,13 @@ def test_es_mapping_derives_from_the_schema():
         assert props[name] == {"type": kind}
     assert props["text_vector"] == {"type": "dense_vector", "dims": 8, "index": True, "similarity": "cosine",
                                     "index_options": {"type": "int8_hnsw"}}
-    assert "image_vector" not in props           # dims unknown: mapped by set_models later
+    assert "image_vectors" not in props          # dims unknown: mapped by set_models later
     # every field to_flat produces is mapped once all vector dims are known
     full = schema.es_mapping({"text": 8, "image": 6}, {})["properties"]
+    assert full["image_vectors"] == {"type": "nested", "properties": {"vector": schema.es_vector_mapping(6)}}
+    assert schema.es_vector_mapping(6) == {"type": "dense_vector", "dims": 6, "index": True, "similarity": "cosine",
+                                           "index_options": {"type": "int8_hnsw"}}
+    assert (schema.es_mapped_dim(full, "text"), schema.es_mapped_dim(full, "image")) == (8, 6)
+    assert schema.es_mapped_dim(props, "image") is None
     flat = schema.to_flat(IndexDoc(id="x", kind="product", source={}, tokens=[], content_hash="h"))
     assert set(flat) == set(full)

@@ -6,10 +6,12 @@ import json
 import numpy as np
 import pytest
 
+from indexer.images import load_image_ref
 from indexer.pipeline import Indexer, write_rejects
 from search.store.base import Filters, ModelMismatchError
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeTextEmbedder, tiny_catalog, write_jsonl
+from search.store.schema import MAX_IMAGES
+from tests.conftest import FakeTextEmbedder, solid_image, tiny_catalog, write_jsonl
 
 
 @pytest.fixture
@@ -145,3 +147,97 @@ def test_crash_mid_run_keeps_committed_batches_and_rerun_completes(catalog, stor
     assert 0 < partial < 9
     report = Indexer(store, fake_text, fake_image, batch_size=2).run(catalog)
     assert report.unchanged == partial and store.info().count == 9
+
+
+# -- every image of a record ---------------------------------------------------------------------
+def add_views(catalog, product_views: dict[str, list[str]], brand_views: dict[str, list[str]] = {}) -> None:
+    """Give products (and brand products) these images (paths under the catalog), main first."""
+    for name, views in (("products.jsonl", product_views), ("brand_products.jsonl", brand_views)):
+        rows = [json.loads(line) for line in (catalog / name).read_text().splitlines()]
+        for r in rows:
+            if r["id"] in views:
+                r["images"] = views[r["id"]]
+        write_jsonl(catalog / name, rows)
+
+
+VIEWS = {"back": (200, 30, 30), "sole": (240, 200, 0), "box": (120, 0, 160), "tag": (0, 140, 140),
+         "extra": (90, 60, 10)}
+
+
+@pytest.fixture
+def views(catalog):
+    for name, colour in VIEWS.items():
+        solid_image(catalog / "img" / f"{name}.jpg", colour)
+    return catalog
+
+
+def photo_of(catalog, name: str, fake_image) -> np.ndarray:
+    """What a buyer's photo of that view embeds to (the same picture, as a query)."""
+    return fake_image.embed(load_image_ref(f"img/{name}.jpg", catalog), query=True)
+
+
+def test_a_product_is_found_by_the_photo_its_second_image_shows(views, store, fake_text, fake_image):
+    add_views(views, {"p4": ["img/p4.jpg", "img/back.jpg"]}, {"bp-diamond": ["img/bp-diamond.jpg", "img/sole.jpg"]})
+    report = Indexer(store, fake_text, fake_image).run(views)
+    assert report.images_embedded == 8                        # 6 main images + the two second ones
+    assert len(store.get(["product:p4"])[0].image_vectors) == 2
+    hit = store.knn("image", photo_of(views, "back", fake_image), 1)[0]
+    assert hit.id == "product:p4" and hit.score > 0.99            # first image only: p4 is far from it
+    hits = store.knn("image", photo_of(views, "sole", fake_image), 3, Filters(kind="brand_product"))
+    assert hits[0].id == "brand_product:bp-diamond" and hits[0].score > 0.99
+    assert [h.id for h in store.knn("image", photo_of(views, "p4", fake_image), 9)].count("product:p4") == 1
+
+    # Re-indexing unchanged images embeds nothing; a changed image re-embeds that image only.
+    image_calls = fake_image.calls
+    assert Indexer(store, fake_text, fake_image).run(views).unchanged == 9 and fake_image.calls == image_calls
+    (views / "img" / "back.jpg").write_bytes((views / "img" / "tag.jpg").read_bytes())
+    report = Indexer(store, fake_text, fake_image).run(views)
+    assert (report.indexed, report.images_embedded, fake_image.calls) == (1, 1, image_calls + 1)
+    assert store.knn("image", photo_of(views, "tag", fake_image), 1)[0].id == "product:p4"
+    # Fewer images: the dropped one no longer finds it, and nothing is embedded.
+    add_views(views, {"p4": ["img/p4.jpg"]})
+    report = Indexer(store, fake_text, fake_image).run(views)
+    assert (report.indexed, report.images_embedded) == (1, 0)
+    assert store.knn("image", photo_of(views, "tag", fake_image), 1)[0].score < 0.9
+
+
+def test_images_are_embedded_up_to_the_cap_once_each(views, store, fake_text, fake_image):
+    refs = [f"img/{name}.jpg" for name in VIEWS]                  # 5 distinct images, one twice
+    add_views(views, {"p5": [refs[0], refs[0], *refs[1:]]})
+    report = Indexer(store, fake_text, fake_image).run(views)
+    assert report.images_embedded == 6 + MAX_IMAGES
+    p5 = store.get(["product:p5"])[0]
+    assert len(p5.image_vectors) == MAX_IMAGES and p5.source["_keys"]["image"][0].split("|")[1] == refs[0]
+    assert store.knn("image", photo_of(views, "tag", fake_image), 1)[0].id == "product:p5"        # 4th: in
+    assert store.knn("image", photo_of(views, "extra", fake_image), 1)[0].id != "product:p5"      # 5th: beyond
+
+
+def test_an_image_that_fails_is_reported_and_the_others_indexed_and_retried(views, store, fake_text, fake_image):
+    add_views(views, {"p4": ["img/p4.jpg", "img/later.jpg", "img/back.jpg"]})
+    report = Indexer(store, fake_text, fake_image).run(views)
+    assert [str(r) for r in report.rejects if "later.jpg" in str(r)][0].startswith(
+        "img/later.jpg [p4]: image not indexed")
+    p4 = store.get(["product:p4"])[0]
+    assert len(p4.image_vectors) == 2
+    assert store.knn("image", photo_of(views, "back", fake_image), 1)[0].id == "product:p4"
+    image_calls = fake_image.calls
+    report = Indexer(store, fake_text, fake_image).run(views)      # still missing: tried (and reported) again
+    assert report.indexed == 1 and report.rejected == 1 and fake_image.calls == image_calls
+    solid_image(views / "img" / "later.jpg", VIEWS["box"])
+    report = Indexer(store, fake_text, fake_image).run(views)
+    assert (report.indexed, report.rejected, report.images_embedded) == (1, 0, 1)     # the others reused
+    assert len(store.get(["product:p4"])[0].image_vectors) == 3
+    assert store.knn("image", photo_of(views, "box", fake_image), 1)[0].id == "product:p4"
+    assert Indexer(store, fake_text, fake_image).run(views).indexed == 0
+
+
+def test_vectors_stored_with_one_image_key_are_reused(views, store, fake_text, fake_image):
+    """Documents written before records had several images keep their one key as a string."""
+    Indexer(store, fake_text, fake_image).run(views)
+    p1 = store.get(["product:p1"])[0]
+    p1.source["_keys"]["image"] = p1.source["_keys"]["image"][0]
+    p1.content_hash = "as written by the previous version"
+    store.upsert([p1])
+    add_views(views, {"p1": ["img/p1.jpg", "img/back.jpg"]})
+    report = Indexer(store, fake_text, fake_image).run(views)
+    assert (report.indexed, report.images_embedded) == (1, 1)        # the main image's vector reused

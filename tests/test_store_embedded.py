@@ -14,7 +14,7 @@ import pytest
 from search.store import embedded, schema
 from search.store.base import Filters, StoreError
 from search.store.embedded import EmbeddedStore, fts_match
-from tests.store_contract import DIMS, MODELS, StoreContract, catalog_docs, unit
+from tests.store_contract import DIMS, MODELS, StoreContract, basis, catalog_docs, doc, unit
 
 
 @pytest.fixture
@@ -264,4 +264,36 @@ def test_a_saved_view_without_the_dupe_of_column_is_built_again(tmp_path, monkey
         assert "s_dupe_of" in data.files                        # saved again, whole
     old.upsert(catalog_docs()[:1])
     assert [h.id for h in old.bm25(["yoga"], 10, Filters(dupe_of=("bp-align",)))] == ["p1"]
+    old.close()
+
+
+def test_an_index_of_schema_version_1_opens_searches_and_takes_more_images(tmp_path):
+    """Version 1 stored one image vector per document: the same blob and graph key as a
+    list of one now, so such an index is read as it is (saved graphs included) and records
+    the current version on open, which an older program then refuses."""
+    s = EmbeddedStore(tmp_path / "i", ann_min=1)
+    s.set_models(MODELS, DIMS)
+    s.upsert(catalog_docs())
+    s.warm()                                                     # graphs saved beside it
+    s.close()
+    db = next((tmp_path / "i").glob("index-*.sqlite"))
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    for done in _open_in_processes(tmp_path / "i", 3):          # each records it, or finds it recorded
+        assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [
+        (str(schema.SCHEMA_VERSION),)]
+    conn.close()
+
+    old = EmbeddedStore(tmp_path / "i", create=False, ann_min=1)
+    assert [h.id for h in old.knn("image", unit(basis(6, 1)), 1)] == ["p2"]
+    assert old._view.vectors["image"].origin == "loaded"
+    assert len(old.get(["p1"])[0].image_vectors) == 1
+    writer = EmbeddedStore(tmp_path / "i", ann_min=1)
+    writer.upsert([doc("m1", "enamel teapot", images=[basis(6, 3), basis(6, 4), basis(6, 5)])])
+    assert old.knn("image", unit(basis(6, 5)), 1)[0].id == "m1"
+    writer.close()
     old.close()

@@ -198,3 +198,22 @@ def test_a_second_brand_on_the_photo_is_offered(u):
                      image=[("align", 0.5), ("quencher", 0.45), ("flare", 0.4)])
     assert r.brand.brand == "lululemon" and r.product.id == "align"
     assert "quencher" in [a.id for a in r.alternatives]
+
+
+def test_a_photo_is_matched_against_every_image_of_a_brand_product():
+    import numpy as np
+
+    from search.engine import CatalogView
+
+    def unit(*xs):
+        v = np.asarray(xs, dtype=np.float32)
+        return v / np.linalg.norm(v)
+    front, back, other = unit(1, 0, 0), unit(0, 1, 0), unit(0.6, 0.8, 0.3)
+    view = CatalogView(1, None, None, {}, {}, None,
+                       vectors={"bp-a": {"image": front, "text": front}, "bp-b": {"image": other}},
+                       image_vectors={"bp-a": (front, back), "bp-b": (other,)})
+    # A photo of bp-a's back: its second image, not its main one, makes it the nearest.
+    assert view.nearest_brand_products("image", back) == [("bp-a", pytest.approx(1.0)),
+                                                           ("bp-b", pytest.approx(float(other @ back)))]
+    assert view.nearest_brand_products("image", front, k=1) == [("bp-a", pytest.approx(1.0))]
+    assert [i for i, _ in view.nearest_brand_products("text", back)] == ["bp-a"]   # one text vector each

@@ -55,6 +55,10 @@ class IndexDoc:
 
     ``source`` is the record as JSON (what results display); the flat fields below it are
     what filters need, denormalised at index time (see ``search.store.schema``).
+
+    A document has at most one text vector and up to ``schema.MAX_IMAGES`` image vectors,
+    one per image of the record, main image first: image kNN scores a document by its
+    best-matching image (a photo of a product's back finds it by its back view).
     """
     id: str
     kind: DocKind
@@ -62,7 +66,7 @@ class IndexDoc:
     tokens: list[str]
     content_hash: str
     text_vector: np.ndarray | None = None
-    image_vector: np.ndarray | None = None
+    image_vectors: tuple[np.ndarray, ...] = ()
     category: str | None = None
     price_min: float | None = None
     moq: int | None = None
@@ -77,6 +81,16 @@ class IndexDoc:
     # Ids of the brand products this product declares itself a dupe of (``Product.dupe_of``,
     # catalog ids such as "bp-align", not document ids).
     dupe_of: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # A list (or any sequence) is accepted, a tuple is kept: documents compare and copy alike.
+        if type(self.image_vectors) is not tuple:
+            self.image_vectors = tuple(self.image_vectors)
+
+    @property
+    def image_vector(self) -> np.ndarray | None:
+        """The main image's vector (the first one), or None: for callers that use one image."""
+        return self.image_vectors[0] if self.image_vectors else None
 
 
 @dataclass(frozen=True)
@@ -165,8 +179,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def get(self, ids: Sequence[str], *, vectors: bool = True) -> list[IndexDoc | None]:
-        """Documents by id, in order (None where absent). Vectors included unless
-        ``vectors=False`` (what ranking needs: reading vectors is most of the cost)."""
+        """Documents by id, in order (None where absent). Vectors (all of them) included
+        unless ``vectors=False`` (what ranking needs: reading vectors is most of the cost)."""
 
     @abc.abstractmethod
     def scan(self, kind: DocKind) -> list[IndexDoc]:
@@ -182,7 +196,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def knn(self, field: VectorField, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[Hit]:
-        """Top k by cosine similarity of the given vector field, best first."""
+        """Top k documents by cosine similarity of the given vector field, best first. A
+        document with several vectors of the field (images) is one hit, scored by its best."""
 
     @abc.abstractmethod
     def rebuilding(self) -> contextlib.AbstractContextManager["Store"]:

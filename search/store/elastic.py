@@ -7,7 +7,11 @@ the old index until the swap; the old index is deleted afterwards.
 
 The mapping comes from ``search.store.schema.es_mapping``; the embedding models, their
 dims and a write generation live in the mapping's ``_meta``. Vector fields are mapped
-when ``set_models`` gives their dims.
+when ``set_models`` gives their dims. A document's image vectors are a ``nested`` list, so
+image kNN returns each document once, scored by its best image (see ``es_queries``).
+
+An index of another schema version is refused with the advice to rebuild it; a writer
+opens it all the same, for ``rebuilding()`` alone, which replaces it with a current one.
 
 Writes use ``helpers.streaming_bulk`` with the document id as ``_id`` (an upsert replaces
 the whole document), retrying rejected records (429) and transient server errors
@@ -228,6 +232,7 @@ class ElasticStore(Store):
         self._lock = threading.RLock()
         self._meta_cache: _Meta | None = None
         self._closed = False
+        self._outdated: StoreError | None = None     # why this index must be rebuilt first
         if _index is not None:                 # a store filling a new index during a rebuild
             self._alias: str | None = None
             self._target = _index
@@ -338,9 +343,15 @@ class ElasticStore(Store):
                              f"({', '.join(indices) or 'none'}); it must point at exactly one: rebuild the index")
         meta = self._read_meta()
         if meta.schema_version != schema.SCHEMA_VERSION:
-            raise StoreError(f"index '{meta.index}' on {self.config.where()} has schema version "
-                             f"{meta.schema_version}, this program needs {schema.SCHEMA_VERSION}: rebuild it "
-                             f"(dupe index CATALOG_DIR --rebuild)")
+            outdated = StoreError(f"index '{meta.index}' on {self.config.where()} has schema version "
+                                  f"{meta.schema_version}, this program needs {schema.SCHEMA_VERSION}: rebuild it "
+                                  f"(dupe index CATALOG_DIR --rebuild)")
+            if not create:
+                raise outdated
+            # Opened for writing anyway, so that ``rebuilding()`` can replace it (what the
+            # message advises); searches and writes raise the message until then.
+            self._outdated = outdated
+            return
         if create and meta.unmapped:
             # A writer maps them at once. If that is refused, writes into this index fail
             # with the reason and the advice to rebuild, and a rebuild (a new index) works.
@@ -376,8 +387,8 @@ class ElasticStore(Store):
         mappings = entry.get("mappings", {})
         raw = mappings.get("_meta") or {}
         properties = mappings.get("properties", {})
-        mapped = {name: int(p["dims"]) for name in schema.VECTOR_FIELDS
-                  if (p := properties.get(es_queries.vector_field(name))) and "dims" in p}
+        mapped = {name: dim for name in schema.VECTOR_FIELDS
+                  if (dim := schema.es_mapped_dim(properties, name)) is not None}
         meta = _Meta(index=index, models=dict(raw.get("models") or {}),
                      dims={k: int(v) for k, v in (raw.get("dims") or {}).items()}, mapped_dims=mapped,
                      generation=int(raw.get("generation") or 0), schema_version=raw.get("schema_version"),
@@ -402,6 +413,11 @@ class ElasticStore(Store):
         meta = self._read_meta()
         self._put_meta(meta.as_meta(generation=meta.generation + 1))
 
+    def _check_current(self) -> None:
+        """Raise why this index must be rebuilt before it is searched or written, if it must."""
+        if self._outdated is not None:
+            raise self._outdated.with_traceback(None)
+
     def _count(self) -> int:
         with self._errors("count documents in"):
             return int(self._es.count(index=self._target)["count"])
@@ -420,6 +436,7 @@ class ElasticStore(Store):
         unknown = set(dims) - set(schema.VECTOR_FIELDS)
         if unknown:
             raise ValueError(f"unknown vector field(s) {sorted(unknown)}; known: {list(schema.VECTOR_FIELDS)}")
+        self._check_current()
         meta = self._read_meta()
         if meta.unmapped:
             self._map_new_fields(meta)
@@ -430,7 +447,7 @@ class ElasticStore(Store):
         new_meta = meta.as_meta(models=dict(models), dims={k: int(v) for k, v in dims.items()},
                                 generation=meta.generation + 1)
         if not clash:
-            props = {es_queries.vector_field(f): schema.es_vector_mapping(d) for f, d in dims.items()}
+            props = {k: v for f, d in dims.items() for k, v in schema.es_vector_properties(f, d).items()}
             self._put_meta(new_meta, props)
             return
         if count:
@@ -462,6 +479,7 @@ class ElasticStore(Store):
     def upsert(self, docs: Sequence[IndexDoc]) -> None:
         if not docs:
             return
+        self._check_current()
         meta = self._read_meta()
         if meta.unmapped:       # opened read-only on an index from an earlier version
             self._map_new_fields(meta)
@@ -476,6 +494,7 @@ class ElasticStore(Store):
         ids = list(dict.fromkeys(ids))
         if not ids:
             return
+        self._check_current()
         actions = ({"_op_type": "delete", "_index": self._target, "_id": i} for i in ids)
         self._write("delete", actions, len(ids))
 
@@ -510,7 +529,7 @@ class ElasticStore(Store):
         ids = list(ids)
         found: dict[str, IndexDoc] = {}
         unique = list(dict.fromkeys(ids))
-        excludes = {} if vectors else {"_source_excludes": [es_queries.vector_field(f) for f in schema.VECTOR_FIELDS]}
+        excludes = {} if vectors else {"_source_excludes": _VECTOR_SOURCES}
         for start in range(0, len(unique), 1000):
             with self._errors("get documents from"):
                 resp = self._es.mget(index=self._target, ids=unique[start:start + 1000], **excludes)
@@ -524,11 +543,10 @@ class ElasticStore(Store):
 
     def scan(self, kind: str) -> list[IndexDoc]:
         from elasticsearch import helpers
-        vectors = [es_queries.vector_field(f) for f in schema.VECTOR_FIELDS]
         docs: list[IndexDoc] = []
         with self._errors("scan"):
             for hit in helpers.scan(self._es, index=self._target, query={"query": {"term": {"kind": kind}}},
-                                    _source_excludes=vectors, size=1000, scroll="2m"):
+                                    _source_excludes=_VECTOR_SOURCES, size=1000, scroll="2m"):
                 docs.append(schema.from_flat(hit["_source"]))
         docs.sort(key=lambda d: d.id)
         return docs
@@ -545,6 +563,7 @@ class ElasticStore(Store):
     def bm25(self, tokens: Sequence[str], k: int, filters: Filters = Filters()) -> list[Hit]:
         if k <= 0 or not es_queries.query_tokens(tokens) or filters.ids == ():
             return []
+        self._check_current()
         body = es_queries.bm25_query(tokens, k, filters)
         # With several shards, score with index-wide term statistics (as one shard would).
         extra = {"search_type": "dfs_query_then_fetch"} if self.config.shards > 1 else {}
@@ -557,6 +576,7 @@ class ElasticStore(Store):
             raise ValueError(f"unknown vector field {field!r}")
         if k <= 0 or filters.ids == ():
             return []
+        self._check_current()
         q = np.asarray(vector, dtype=np.float32)
         dim = self._meta().mapped_dims.get(field)
         if dim is None or q.shape != (dim,):
@@ -571,6 +591,7 @@ class ElasticStore(Store):
         body = es_queries.knn_query(field, q, k, filters, rescore=rescore)
         with self._errors("search"):
             resp = self._es.search(index=self._target, **body)
+        # One hit per document: image vectors are nested, and nested kNN ranks documents.
         hits = [Hit(h["_id"], es_queries.knn_cosine(h["_score"], rescore=rescore)) for h in resp["hits"]["hits"]]
         hits.sort(key=lambda h: -h.score)     # stable; already in order from Elasticsearch
         return hits
@@ -587,6 +608,7 @@ class ElasticStore(Store):
             yield fresh
             fresh._refresh()
             self._swap_alias(self._alias_indices(), new_index)
+            self._outdated = None           # the alias now names an index of this schema
         except BaseException:
             with contextlib.suppress(Exception):
                 self._es.indices.delete(index=new_index, ignore_unavailable=True)
@@ -642,18 +664,22 @@ def _es_source(doc: IndexDoc) -> dict[str, Any]:
     return {k: v for k, v in schema.to_flat(doc).items() if v is not None}
 
 
+#: Source fields holding vectors (left out when vectors are not wanted), with the one of
+#: schema version 1 (``image_vector``), read while such an index is rebuilt.
+_VECTOR_SOURCES = [*schema.FLAT_VECTORS.values(), "image_vector"]
+
+
 def _doc_problem(doc: IndexDoc, meta: _Meta) -> str | None:
     """Why Elasticsearch would refuse this document's vectors, checked before writing."""
     for name in schema.VECTOR_FIELDS:
-        vec = getattr(doc, f"{name}_vector")
-        if vec is None:
+        if not schema.vectors_of(doc, name):
             continue
         dim = meta.mapped_dims.get(name)
         if dim is None:
             return f"has a {name} vector but no {name} model is set (call set_models first)"
-        problem = schema.vector_problem(vec, dim)
+        problem = schema.vectors_problem(doc, name, dim)
         if problem:
-            return f"{name} vector {problem}"
+            return problem
     if doc.price_min is not None and not math.isfinite(doc.price_min):
         return "price_min is not a finite number"
     return None

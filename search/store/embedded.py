@@ -1,9 +1,10 @@
 """The embedded on-disk store (the default backend; no server to install).
 
 One SQLite database is the source of truth: documents with their filter columns and
-pre-analysed tokens, vectors as float32 BLOBs (one table per field) and ``vlog``, a log
-of the rows each write touched. Every write call is one transaction, so a crash
-mid-write leaves the last committed state.
+pre-analysed tokens, vectors as float32 BLOBs (one table per field, one row per document
+holding its vectors one after another: one text vector, up to ``schema.MAX_IMAGES`` image
+vectors) and ``vlog``, a log of the rows each write touched. Every write call is one
+transaction, so a crash mid-write leaves the last committed state.
 
 Searching uses an in-memory view of the database, brought up to date whenever the
 generation changes (any connection's commit, e.g. the indexer process):
@@ -14,9 +15,12 @@ generation changes (any connection's commit, e.g. the indexer process):
   ~0.5 s per query at 1M products, against a few ms here);
 * per vector field, either an exact float32 matrix (fewer than ``ann_min`` vectors,
   20,000 by default) or an HNSW graph (usearch, vectors held as int8) whose candidates
-  are re-scored exactly from the float32 vectors in SQLite. Filtered queries over few
-  documents are answered exactly over those documents; otherwise the graph is searched
-  with oversampling and post-filtered, falling back to exact search when too few survive.
+  are re-scored exactly from the float32 vectors in SQLite. Both hold every vector of a
+  document (keyed ``rowid | slot << SLOT_SHIFT``); kNN returns each document once, scored
+  by its best vector (max cosine), so a product is found by any of its images. Filtered
+  queries over few documents are answered exactly over those documents; otherwise the
+  graph is searched with oversampling and post-filtered, falling back to exact search
+  when too few survive.
 
 The view follows the log: after a commit elsewhere it re-reads only the rows logged
 since its position. Graphs and, for large indexes, the view itself are saved beside the
@@ -73,6 +77,16 @@ from search.store.base import (
 log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 2
+#: Schema versions this store reads as they are, recording the current one on open (so an
+#: older program refuses the index instead of misreading it): version 1 held one image
+#: vector per document, a blob that reads as a list of one.
+_UPGRADABLE_SCHEMAS = frozenset({1})
+#: Key of vector ``slot`` of a document (its ``slot``-th image) in the graphs and matrices:
+#: ``rowid | slot << SLOT_SHIFT``. The first vector is keyed by the rowid alone, as when a
+#: document had one, so graphs saved by that version load as they are. SQLite gives a new
+#: row the largest rowid + 1: rowids stay far below 2**40.
+SLOT_SHIFT = 40
+ROWID_MASK = (1 << SLOT_SHIFT) - 1
 
 _SQL_TYPES = {"keyword": "TEXT", "float": "REAL", "integer": "INTEGER"}
 
@@ -262,29 +276,87 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
     conn.execute("COMMIT")
 
 
-def _vec_blob(v: np.ndarray | None) -> bytes | None:
-    return None if v is None else np.asarray(v, dtype=np.float32).tobytes()
+def _upgrade_schema(conn: sqlite3.Connection) -> None:
+    """Record the current schema version in an index of one this store reads as it is
+    (``_UPGRADABLE_SCHEMAS``); checked again inside the write transaction, as in
+    ``_add_missing_columns``, so two processes opening it at once both succeed."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(f"UPDATE meta SET value = ? WHERE key = 'schema_version' AND value IN "
+                     f"({','.join('?' * len(_UPGRADABLE_SCHEMAS))})",
+                     (str(schema.SCHEMA_VERSION), *map(str, sorted(_UPGRADABLE_SCHEMAS))))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
-def _decode_vectors(rows: Sequence[tuple[int, bytes]], dim: int
+def _vec_blob(vectors: Sequence[np.ndarray]) -> bytes | None:
+    """A document's vectors of one field as stored: one after another (None: it has none)."""
+    if not vectors:
+        return None
+    return b"".join(np.asarray(v, dtype=np.float32).tobytes() for v in vectors)
+
+
+def _blob_problem(blob: bytes | None, size: int, slots: int) -> str | None:
+    """Why a stored blob is not 1 to ``slots`` vectors of ``size`` bytes (None: it is)."""
+    n = len(blob or b"")
+    if blob is not None and size > 0 and n % size == 0 and 0 < n <= size * slots:
+        return None
+    return f"stored vector has {n} bytes, not {size}" + (f" to {size * slots}" if slots > 1 else "")
+
+
+def _slot_keys(rowids: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The keys of ``counts[i]`` vectors of row ``rowids[i]``, row by row (see ``SLOT_SHIFT``)."""
+    owner = np.repeat(np.asarray(rowids, dtype=np.int64), counts)
+    slot = np.arange(owner.size, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return owner | (slot << SLOT_SHIFT)
+
+
+def _decode_vectors(rows: Sequence[tuple[int, bytes]], dim: int, slots: int = 1
                     ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
-    """Rowids and float32 vectors of ``(rowid, blob)`` rows read from SQLite, without the
-    rows that are not valid stored vectors (a wrong size, not finite, not of length 1:
-    damaged bytes), which come back apart as (rowid, reason): never ranked."""
+    """Keys (``_slot_keys``) and float32 vectors of ``(rowid, blob)`` rows read from SQLite
+    (a blob holds 1 to ``slots`` vectors), without the rows that are not valid stored vectors
+    (a wrong size, a vector not finite or not of length 1: damaged bytes), which come back
+    apart as (rowid, reason): never ranked, nor any other vector of theirs."""
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=np.float32), []
     size = 4 * dim if dim else len(rows[0][1] or b"")
-    bad = [(int(r), f"stored vector has {len(b or b'')} bytes, not {size}")
-           for r, b in rows if b is None or len(b) != size or not size]
-    good = [(r, b) for r, b in rows if b is not None and len(b) == size and size] if bad else rows
-    ids = np.fromiter((r for r, _ in good), dtype=np.int64, count=len(good))
-    block = np.frombuffer(b"".join(b for _, b in good), dtype=np.float32).reshape(len(good), size // 4 or 1)
+    bad = [(int(r), problem) for r, b in rows if (problem := _blob_problem(b, size, slots))]
+    good = [(r, b) for r, b in rows if not _blob_problem(b, size, slots)] if bad else rows
+    rowids = np.fromiter((r for r, _ in good), dtype=np.int64, count=len(good))
+    counts = np.fromiter((len(b) // size for _, b in good), dtype=np.int64, count=len(good))
+    keys = _slot_keys(rowids, counts)
+    block = np.frombuffer(b"".join(b for _, b in good), dtype=np.float32).reshape(keys.size, size // 4 or 1)
     ok = schema.valid_rows(block)
     if not ok.all():
-        bad += [(int(ids[i]), f"stored vector {schema.vector_problem(block[i], None)}")
-                for i in np.flatnonzero(~ok)]
-        ids, block = ids[ok], block[ok]
-    return ids, block, bad
+        owner = keys & ROWID_MASK
+        broken: dict[int, int] = {}
+        for i in np.flatnonzero(~ok).tolist():
+            broken.setdefault(int(owner[i]), i)
+        bad += [(r, f"stored vector {schema.vector_problem(block[i], None)}") for r, i in broken.items()]
+        keep = ~np.isin(owner, list(broken))
+        keys, block = keys[keep], block[keep]
+    return keys, block, bad
+
+
+def _best_per_row(keys: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rowids of these vectors (``_slot_keys``) and their scores, each row once with its
+    best score: a document scores by its best-matching image."""
+    if not np.any(keys > ROWID_MASK):         # first vectors only (e.g. text): one per row
+        return keys, scores
+    rowids = keys & ROWID_MASK
+    order = np.lexsort((-scores, rowids))
+    r = rowids[order]
+    first = np.ones(r.size, dtype=bool)
+    first[1:] = r[1:] != r[:-1]
+    return r[first], scores[order][first]
+
+
+def _first_seen(a: np.ndarray) -> np.ndarray:
+    """The distinct values of ``a`` in the order they first occur."""
+    _, at = np.unique(a, return_index=True)
+    return a[np.sort(at)]
 
 
 def _source(doc_id: str, text: str) -> dict[str, Any]:
@@ -386,19 +458,70 @@ class _RWLock:
 
 # -- the in-memory view -----------------------------------------------------------------
 
+class _Flat:
+    """Vectors by key (``_slot_keys``) in one float32 matrix, searched exactly: a field with
+    fewer vectors than ``ann_min``. Packed (rows freed by removals are reused), not one row
+    per document and image: most documents have fewer images than the most allowed."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.mat = np.zeros((0, dim), dtype=np.float32)
+        self.keys = np.zeros(0, dtype=np.int64)      # by matrix row; -1: free
+        self.row_of: dict[int, int] = {}
+        self.free: list[int] = []
+        self.top = 0                                  # rows in use are < top
+
+    def add(self, keys: np.ndarray, block: np.ndarray) -> None:
+        keys = np.asarray(keys).astype(np.int64)
+        reused = [self.free.pop() for _ in range(min(keys.size, len(self.free)))]
+        fresh = keys.size - len(reused)
+        rows = np.concatenate([np.asarray(reused, dtype=np.int64), np.arange(self.top, self.top + fresh)])
+        if self.top + fresh > self.keys.size:
+            cap = max(1024, self.keys.size)
+            while cap < self.top + fresh:
+                cap *= 2
+            self.mat = np.concatenate([self.mat, np.zeros((cap - self.keys.size, self.dim), dtype=np.float32)])
+            self.keys = np.concatenate([self.keys, np.full(cap - self.keys.size, -1, dtype=np.int64)])
+        self.top += fresh
+        self.mat[rows] = block
+        self.keys[rows] = keys
+        self.row_of.update(zip(keys.tolist(), rows.tolist()))
+
+    def remove(self, keys: np.ndarray) -> None:
+        rows = [self.row_of.pop(k) for k in np.asarray(keys).astype(np.int64).tolist()]
+        self.keys[rows] = -1
+        self.free += rows
+
+    def used(self) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, matrix rows) of the vectors held."""
+        rows = np.flatnonzero(self.keys[:self.top] >= 0)
+        return self.keys[rows], rows
+
+
 @dataclass
 class _Vectors:
-    """The vectors of one field: an exact matrix (by position) or an HNSW graph (by rowid)."""
+    """The vectors of one field: an exact matrix or an HNSW graph, both by key (vector
+    ``j`` of a row: ``rowid | j << SLOT_SHIFT``; ``nvec`` says how many a row has)."""
     name: str
     dim: int
-    has: np.ndarray                          # bool by position: this row has a vector
-    count: int = 0
-    mat: np.ndarray | None = None            # float32 (capacity, dim), exact mode
-    ann: Any = None                          # usearch Index keyed by rowid, ANN mode
+    nvec: np.ndarray                         # int8 by position: vectors the row has (0: none)
+    count: int = 0                           # vectors
+    rows: int = 0                            # rows with at least one vector
+    flat: _Flat | None = None                # exact mode
+    ann: Any = None                          # usearch Index, ANN mode
     lock: threading.Lock = field(default_factory=threading.Lock)   # usearch calls, one at a time
     saved_seq: int = -1                      # log position of the graph file on disk
     origin: str = ""                         # "built" or "loaded" (graph), "matrix" (exact)
     changed_since_save: int = 0
+
+    @property
+    def index(self) -> Any:
+        """Where the vectors are (graph or matrix: both ``add`` and ``remove`` by key)."""
+        return self.ann if self.ann is not None else self.flat
+
+    def recount(self, top: int) -> None:
+        self.count = int(self.nvec[:top].sum(dtype=np.int64))
+        self.rows = int(np.count_nonzero(self.nvec[:top]))
 
 
 
@@ -659,7 +782,7 @@ class _View:
         self.vocab: dict[str, dict[str, int]] = {c: {} for c in _STR_COLS}
         # Multi-valued columns: value -> codes (in ``vocab``) of the stored texts holding it.
         self.codes_of: dict[str, dict[str, list[int]]] = {c: {} for c in _MULTI_COLS}
-        self.vectors = {f: _Vectors(f, int(dims.get(f, 0)), np.zeros(0, dtype=bool)) for f in schema.VECTOR_FIELDS}
+        self.vectors = {f: _Vectors(f, int(dims.get(f, 0)), np.zeros(0, dtype=np.int8)) for f in schema.VECTOR_FIELDS}
         self.lex = _Lexicon()
         self.saved_seq = -1                              # log position of the saved view file
         self.masks: dict[tuple[str | None, Filters], tuple[np.ndarray, int]] = {}
@@ -683,9 +806,7 @@ class _View:
         for c in _NUM_COLS:
             self.num_cols[c] = grow(self.num_cols[c], np.nan)
         for v in self.vectors.values():
-            v.has = grow(v.has, False)
-            if v.mat is not None:
-                v.mat = grow(v.mat, 0.0)
+            v.nvec = grow(v.nvec, 0)
         self.lex.grow(cap)
         self.cap = cap
 
@@ -735,7 +856,7 @@ class _View:
         if pos is None:
             return
         for v in self.vectors.values():
-            self.set_vector(v, rowid, None)
+            self.set_vectors(v, [rowid])
         self.alive[pos] = False
         self.lex.forget(pos)
         for c in _STR_COLS:
@@ -744,34 +865,44 @@ class _View:
         self.free.append(pos)
         self.count -= 1
 
-    def set_vector(self, v: _Vectors, rowid: int, vec: np.ndarray | None) -> None:
-        self.set_vectors(v, [rowid], None if vec is None else np.asarray(vec)[None, :])
+    def positions(self, rowids: np.ndarray) -> np.ndarray:
+        """Position of each rowid (-1: not a live row)."""
+        rowids = np.asarray(rowids, dtype=np.int64)
+        inside = (rowids >= 0) & (rowids < self.pos_of.shape[0])
+        out = np.full(rowids.shape, -1, dtype=np.int64)
+        out[inside] = self.pos_of[rowids[inside]]
+        return out
 
-    def set_vectors(self, v: _Vectors, rowids: Sequence[int], block: np.ndarray | None) -> None:
-        """Set the vectors of these rows (row i of ``block``), or remove them (``block`` None).
+    def set_vectors(self, v: _Vectors, rowids: Sequence[int], keys: np.ndarray | None = None,
+                    block: np.ndarray | None = None) -> None:
+        """Replace the vectors of these rows by those of ``block`` (row i keyed ``keys[i]``,
+        keys of these rows only), or remove them (``keys`` None or empty).
 
         With a graph, the old vectors of all the rows go first, then the new ones are added
         in one call: removing and re-adding key by key took 50 ms a row in a graph of 1M
         vectors (usearch 2.x; 2 ms this way), so a reindex batch of 256 changed titles held
         the view's write lock for 13 s and searches queued behind it for minutes."""
-        rows = [(i, r, p) for i, r in enumerate(rowids) if (p := self.position(r)) is not None]
-        if not rows:
+        rids = np.asarray(rowids, dtype=np.int64)
+        pos = self.positions(rids)
+        rids, pos = rids[pos >= 0], pos[pos >= 0]
+        if not pos.size:
             return
-        at = np.fromiter((i for i, _, _ in rows), dtype=np.int64, count=len(rows))
-        keys = np.fromiter((r for _, r, _ in rows), dtype=np.uint64, count=len(rows))
-        pos = np.fromiter((p for _, _, p in rows), dtype=np.int64, count=len(rows))
-        had = v.has[pos]
-        n_had = int(had.sum())
+        old = v.nvec[pos].astype(np.int64)
+        if old.any():
+            v.index.remove(_slot_keys(rids, old).astype(np.uint64))
+        v.nvec[pos] = 0
+        added = 0
+        if keys is not None and keys.size:
+            keys = np.asarray(keys, dtype=np.int64)
+            owner = self.positions(keys & ROWID_MASK)
+            keep = owner >= 0
+            v.index.add(keys[keep].astype(np.uint64), block[keep])
+            np.add.at(v.nvec, owner[keep], 1)
+            added = int(keep.sum())
         if v.ann is not None:
-            if n_had:
-                v.ann.remove(keys[had])
-            if block is not None:
-                v.ann.add(keys, block[at])
-            v.changed_since_save += n_had if block is None else len(rows)
-        elif block is not None:
-            v.mat[pos] = block[at]
-        v.has[pos] = block is not None
-        v.count += (len(rows) - n_had) if block is not None else -n_had
+            v.changed_since_save += int(np.count_nonzero(old)) if not added else pos.size
+        v.count += added - int(old.sum())
+        v.rows += int(np.count_nonzero(v.nvec[pos])) - int(np.count_nonzero(old))
 
     # persistence -------------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -845,7 +976,7 @@ class _View:
         if hit is not None:
             return hit
         n = self.top
-        m = (self.vectors[vector_field].has[:n] if vector_field else self.alive[:n]).copy()
+        m = self.vectors[vector_field].nvec[:n] > 0 if vector_field else self.alive[:n].copy()
         for col in _STR_COLS:
             val = getattr(f, col)
             if col in _MULTI_COLS:
@@ -1000,6 +1131,8 @@ class EmbeddedStore(Store):
             if version is None:
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(schema.SCHEMA_VERSION),))
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('layout', ?)", (str(LAYOUT_VERSION),))
+            elif int(version[0]) in _UPGRADABLE_SCHEMAS:
+                _upgrade_schema(conn)
             elif int(version[0]) != schema.SCHEMA_VERSION:
                 raise StoreError(f"index at {self.path} has schema version {version[0]}, this program "
                                  f"needs {schema.SCHEMA_VERSION}: rebuild it (dupe index --rebuild)")
@@ -1171,9 +1304,8 @@ class EmbeddedStore(Store):
         update = f"UPDATE docs SET {', '.join(c + ' = ?' for c in self._DOC_COLS[1:])} WHERE rowid = ?"
         with self._tx() as c:
             dims = self._meta(c, "dims") or {}
-            problems = [(d.id, f"{name} vector {problem}") for d in docs for name in schema.VECTOR_FIELDS
-                        if getattr(d, f"{name}_vector") is not None
-                        and (problem := schema.vector_problem(getattr(d, f"{name}_vector"), dims.get(name)))]
+            problems = [(d.id, problem) for d in docs for name in schema.VECTOR_FIELDS
+                        if (problem := schema.vectors_problem(d, name, dims.get(name)))]
             if problems:        # refuse the whole call before writing anything
                 raise InvalidDocumentError(problems, len(docs))
             for d in docs:
@@ -1189,7 +1321,7 @@ class EmbeddedStore(Store):
                     rid = c.execute(insert, vals).lastrowid
                 what = 0 if old and old[1] == tokens else LOG_TOKENS
                 for name in schema.VECTOR_FIELDS:
-                    blob = _vec_blob(getattr(d, f"{name}_vector"))
+                    blob = _vec_blob(schema.vectors_of(d, name))
                     prev = c.execute(f"SELECT v FROM vec_{name} WHERE rowid = ?", (rid,)).fetchone() if old else None
                     if (prev[0] if prev else None) == blob:
                         continue                # unchanged: readers keep their graph as it is
@@ -1220,24 +1352,34 @@ class EmbeddedStore(Store):
     _COLUMNS = ("d.id, d.kind, d.content_hash, d.source, d.tokens, d.category, d.price_min, d.moq, d.region,"
                 " d.ship_within_hours, d.factory, d.brand, d.labels, d.dupe_of")
 
-    def _row_doc(self, r: Sequence[Any]) -> IndexDoc:
+    def _row_doc(self, r: Sequence[Any], dims: dict[str, int] | None = None) -> IndexDoc:
+        """A document from a row of ``_COLUMNS`` (plus the text and image blobs, with the
+        index's ``dims``, which say where one vector of a blob ends)."""
+        text = self._vectors(r[0], "text", r[14], dims) if len(r) > 14 else ()
         return IndexDoc(id=r[0], kind=r[1], content_hash=r[2], source=_source(r[0], r[3]), tokens=r[4].split(),
                         category=r[5], price_min=r[6], moq=r[7], region=r[8], ship_within_hours=r[9],
                         factory=r[10], brand=r[11], labels=r[12].split(), dupe_of=r[13].split(),
-                        text_vector=self._vector(r[0], "text", r[14]) if len(r) > 14 else None,
-                        image_vector=self._vector(r[0], "image", r[15]) if len(r) > 15 else None)
+                        text_vector=text[0] if text else None,
+                        image_vectors=self._vectors(r[0], "image", r[15], dims) if len(r) > 15 else ())
 
-    def _vector(self, doc_id: str, field: str, blob: bytes | None) -> np.ndarray | None:
-        """A stored vector, or None if it is damaged (then noted, and never handed out)."""
+    def _vectors(self, doc_id: str, field: str, blob: bytes | None, dims: dict[str, int] | None
+                 ) -> tuple[np.ndarray, ...]:
+        """A document's stored vectors of one field, or none if they are damaged (then noted,
+        and never handed out)."""
         if blob is None:
-            return None
-        v = np.frombuffer(blob, dtype=np.float32) if len(blob) % 4 == 0 else None
-        problem = f"has {len(blob)} bytes" if v is None else schema.vector_problem(v, None)
-        if problem:
-            self._note_damage(doc_id, f"{field} vector of {doc_id!r}: stored vector {problem}: left out of search "
-                                      f"until dupe index writes it again")
-            return None
-        return v.copy()  # type: ignore[union-attr]
+            return ()
+        dim = int((dims or {}).get(field) or 0)
+        size = 4 * dim if dim else len(blob)
+        problem = _blob_problem(blob, size, schema.MAX_VECTORS[field])
+        if problem is None:         # the checks of ``_decode_vectors``, for one document (3x faster)
+            block = np.frombuffer(blob, dtype=np.float32).reshape(-1, size // 4)
+            ok = schema.valid_rows(block)
+            if ok.all():
+                return tuple(block.copy())
+            problem = f"stored vector {schema.vector_problem(block[int(np.argmin(ok))], None)}"
+        self._note_damage(doc_id, f"{field} vector of {doc_id!r}: {problem}: left out of search "
+                                  f"until dupe index writes it again")
+        return ()
 
     @_guarded
     def get(self, ids: Sequence[str], *, vectors: bool = True) -> list[IndexDoc | None]:
@@ -1248,6 +1390,7 @@ class EmbeddedStore(Store):
         select = (f"SELECT {self._COLUMNS}, t.v, i.v FROM docs d LEFT JOIN vec_text t ON t.rowid = d.rowid"
                   f" LEFT JOIN vec_image i ON i.rowid = d.rowid" if vectors else f"SELECT {self._COLUMNS} FROM docs d")
         with _snapshot(conn):
+            dims = self._meta(conn, "dims") if vectors else None
             for chunk in _chunks(list(dict.fromkeys(ids)), 500):
                 query = f"{select} WHERE d.id IN ({','.join('?' * len(chunk))})"
                 try:
@@ -1257,7 +1400,7 @@ class EmbeddedStore(Store):
                         self._undecodable(conn, query, chunk)
                     raise
                 for r in rows:
-                    found[r[0]] = self._row_doc(r)
+                    found[r[0]] = self._row_doc(r, dims)
         return [found.get(i) for i in ids]
 
     @staticmethod
@@ -1316,14 +1459,14 @@ class EmbeddedStore(Store):
 
     def _vectors_of(self, conn: sqlite3.Connection, name: str, rowids: Sequence[int], dim: int
                     ) -> tuple[np.ndarray, np.ndarray]:
-        """Float32 vectors of these rows from SQLite (rows without one are left out)."""
+        """Keys and float32 vectors of these rows from SQLite (rows without one are left out)."""
         rows: list[tuple[int, bytes]] = []
         for chunk in _chunks([int(r) for r in rowids], 500):
             rows += conn.execute(f"SELECT rowid, v FROM vec_{name} WHERE rowid IN "
                                  f"({','.join('?' * len(chunk))})", chunk).fetchall()
-        got, block, bad = _decode_vectors(rows, dim)
+        keys, block, bad = _decode_vectors(rows, dim, schema.MAX_VECTORS[name])
         self._note_bad_vectors(conn, name, bad)
-        return got, block
+        return keys, block
 
     @_guarded
     def knn(self, field: VectorField, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[Hit]:
@@ -1348,8 +1491,8 @@ class EmbeddedStore(Store):
                 return []
             k = min(k, m)
             if vecs.ann is None:
-                rowids, scores = _exact(view, vecs, q, k, allowed, m)
-            elif m <= min(EXACT_SUBSET_MAX, vecs.count // 2):
+                rowids, scores = _exact(view, vecs, q, k, allowed)
+            elif m <= min(EXACT_SUBSET_MAX, vecs.rows // 2):
                 rowids, scores = self._exact_sql(conn, field, view.rowid[np.flatnonzero(allowed)], q, k, vecs.dim)
             else:
                 rowids, scores = self._ann(conn, view, vecs, q, k, allowed, m)
@@ -1367,30 +1510,34 @@ class EmbeddedStore(Store):
 
     def _exact_sql(self, conn: sqlite3.Connection, field: str, rowids: np.ndarray, q: np.ndarray, k: int,
                    dim: int) -> tuple[list[int], list[float]]:
-        got, vectors = self._vectors_of(conn, field, rowids, dim)
-        if not got.size:
+        keys, vectors = self._vectors_of(conn, field, rowids, dim)
+        if not keys.size:
             return [], []
-        scores = vectors @ q
-        return _top(got, scores, k)
+        return _top(*_best_per_row(keys, vectors @ q), k)
 
     def _ann(self, conn: sqlite3.Connection, view: _View, vecs: _Vectors, q: np.ndarray, k: int,
              allowed: np.ndarray, m: int) -> tuple[list[int], list[float]]:
         want = k + max(RERANK_EXTRA, k // 2)
-        count = min(vecs.count, want if m >= vecs.count else int(want * vecs.count / m * 1.3) + 16)
+        # Graph entries to fetch for ``want`` allowed documents: documents with several
+        # images take several entries, and a filter keeps m of them.
+        per_row = vecs.count / max(vecs.rows, 1)
+        count = min(vecs.count, int(np.ceil(want * per_row)) if m >= vecs.rows
+                    else int(want * per_row * vecs.rows / m * 1.3) + 16)
         while True:
             with vecs.lock:
                 vecs.ann.expansion_search = search_beam(vecs.count)
                 found = vecs.ann.search(q, count)
-            keys = np.asarray(found.keys, dtype=np.int64)
-            pos = view.pos_of[keys]
-            keys = keys[(pos >= 0) & allowed[np.maximum(pos, 0)]]
-            if keys.size >= min(want, m) or count >= vecs.count:
+            rowids = _first_seen(np.asarray(found.keys, dtype=np.int64) & ROWID_MASK)
+            pos = view.positions(rowids)
+            rowids = rowids[(pos >= 0) & allowed[np.maximum(pos, 0)]]
+            if rowids.size >= min(want, m) or count >= vecs.count:
                 break
             if count * 4 >= vecs.count and m <= 8 * EXACT_SUBSET_MAX:
                 return self._exact_sql(conn, vecs.name, view.rowid[np.flatnonzero(allowed)], q, k, vecs.dim)
             count = min(vecs.count, count * 4)
-        # Re-score the candidates exactly from the float32 vectors (the graph holds int8).
-        return self._exact_sql(conn, vecs.name, keys[:want], q, k, vecs.dim)
+        # Re-score the candidates exactly from the float32 vectors (the graph holds int8),
+        # each by its best vector.
+        return self._exact_sql(conn, vecs.name, rowids[:want], q, k, vecs.dim)
 
     # -- the in-memory view ------------------------------------------------------------
     @contextlib.contextmanager
@@ -1440,14 +1587,19 @@ class EmbeddedStore(Store):
                 del token_strings
             view.seq, view.generation = seq, gen
             for name, vecs in view.vectors.items():
-                count = conn.execute(f"SELECT count(*) FROM vec_{name}").fetchone()[0]
-                if count >= self.ann_min:
+                if self._stored_count(conn, name, vecs.dim) >= self.ann_min:
                     self._load_graph(conn, view, vecs, seq, pruned)
                 else:
                     self._load_matrix(conn, view, vecs)
         if view.saved_seq < 0 and view.count >= VIEW_SAVE_MIN:
             self._save_view(view)
         return view
+
+    @staticmethod
+    def _stored_count(conn: sqlite3.Connection, name: str, dim: int) -> int:
+        """How many vectors of one field SQLite holds (from the blobs' sizes, not their bytes)."""
+        rows, size = conn.execute(f"SELECT count(*), coalesce(sum(length(v)), 0) FROM vec_{name}").fetchone()
+        return int(size) // (4 * dim) if dim else int(rows)
 
     def _save_view(self, view: _View) -> None:
         path = view.db_file.parent / f"{view.db_file.name}.view.s{view.seq}.npz"
@@ -1502,38 +1654,42 @@ class EmbeddedStore(Store):
 
     def _scan_vectors(self, conn: sqlite3.Connection, name: str, dim: int, chunk: int = 50_000
                       ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Every valid vector of one field, in chunks (damaged ones are noted and left out)."""
+        """Keys and vectors of every valid vector of one field, in chunks (damaged ones are
+        noted and left out)."""
         cur = conn.execute(f"SELECT rowid, v FROM vec_{name} ORDER BY rowid")
         bad: list[tuple[int, str]] = []
         while True:
             rows = cur.fetchmany(chunk)
             if not rows:
                 break
-            rowids, block, damaged = _decode_vectors(rows, dim)
+            keys, block, damaged = _decode_vectors(rows, dim, schema.MAX_VECTORS[name])
             bad += damaged
-            if rowids.size:
-                yield rowids, block
+            if keys.size:
+                yield keys, block
         self._note_bad_vectors(conn, name, bad)
 
     def _load_matrix(self, conn: sqlite3.Connection, view: _View, vecs: _Vectors) -> None:
         vecs.ann, vecs.origin = None, "matrix"
-        vecs.mat = None
-        vecs.has[:] = False
-        vecs.count = 0
-        for rowids, block in self._scan_vectors(conn, vecs.name, vecs.dim):
-            if vecs.mat is None:
+        vecs.flat = None
+        vecs.nvec[:] = 0
+        for keys, block in self._scan_vectors(conn, vecs.name, vecs.dim):
+            if vecs.flat is None:
                 vecs.dim = block.shape[1]
-                vecs.mat = np.zeros((view.cap, vecs.dim), dtype=np.float32)
-            pos = view.pos_of[rowids]
-            vecs.mat[pos] = block
-            vecs.has[pos] = True
-            vecs.count += len(rowids)
-        if vecs.mat is None:
-            vecs.mat = np.zeros((view.cap, vecs.dim), dtype=np.float32)
+                vecs.flat = _Flat(vecs.dim)
+            self._hold(view, vecs, keys, block)
+        if vecs.flat is None:
+            vecs.flat = _Flat(vecs.dim)
+        vecs.recount(view.top)
+
+    @staticmethod
+    def _hold(view: _View, vecs: _Vectors, keys: np.ndarray, block: np.ndarray) -> None:
+        """Put vectors read in bulk (of rows holding none in the view yet) into its index."""
+        vecs.index.add(keys.astype(np.uint64), block)
+        np.add.at(vecs.nvec, view.pos_of[keys & ROWID_MASK], 1)
 
     def _load_graph(self, conn: sqlite3.Connection, view: _View, vecs: _Vectors, seq: int, pruned: int) -> None:
         """Load the newest saved graph the log can bring up to ``seq``, else build one."""
-        vecs.mat = None
+        vecs.flat = None
         for saved, path in _graph_files(view.db_file, vecs.name):
             if saved > seq or saved < pruned:
                 continue
@@ -1545,25 +1701,22 @@ class EmbeddedStore(Store):
             if index is None or index.ndim != vecs.dim and vecs.dim:
                 continue
             vecs.ann, vecs.dim = index, index.ndim
-            vecs.has[:] = False
-            rowids = np.asarray(index.keys, dtype=np.int64) if len(index) else np.zeros(0, dtype=np.int64)
-            ok = rowids.size == 0 or (rowids.max() < view.pos_of.shape[0] and (view.pos_of[rowids] >= 0).all())
+            vecs.nvec[:] = 0
+            keys = np.asarray(index.keys, dtype=np.int64) if len(index) else np.zeros(0, dtype=np.int64)
+            live = view.positions(keys & ROWID_MASK) >= 0
             changed = self._changed_since(conn, saved, seq)
-            if not ok:
+            if not live.all():
                 # Rows gone since the save must be among the changed ones; anything else is damage.
-                known = rowids[(rowids < view.pos_of.shape[0])]
-                gone = set(rowids.tolist()) - set(known[view.pos_of[known] >= 0].tolist())
-                if not gone <= set(changed):
+                if not set((keys[~live] & ROWID_MASK).tolist()) <= set(changed):
                     continue
-                for r in gone:
-                    index.remove(int(r))
-                rowids = np.asarray(index.keys, dtype=np.int64) if len(index) else np.zeros(0, dtype=np.int64)
-            vecs.has[view.pos_of[rowids]] = True
-            vecs.count = int(rowids.size)
+                index.remove(keys[~live].astype(np.uint64))
+                keys = keys[live]
+            np.add.at(vecs.nvec, view.pos_of[keys & ROWID_MASK], 1)
+            vecs.recount(view.top)
             moved = self._vector_changed(changed, vecs.name, changed)
             self._apply_vectors(conn, view, vecs, moved)
             total = conn.execute(f"SELECT count(*) FROM vec_{vecs.name}").fetchone()[0]
-            if vecs.count != total:
+            if vecs.rows != total:
                 continue                        # not what the log promised: build instead
             vecs.saved_seq, vecs.origin = saved, "loaded"
             vecs.changed_since_save = len(moved)
@@ -1571,15 +1724,13 @@ class EmbeddedStore(Store):
                 self._save_graph(view, vecs, seq)
             return
         vecs.ann = _hnsw(vecs.dim) if vecs.dim else None
-        vecs.has[:] = False
-        vecs.count = 0
-        for rowids, block in self._scan_vectors(conn, vecs.name, vecs.dim):
+        vecs.nvec[:] = 0
+        for keys, block in self._scan_vectors(conn, vecs.name, vecs.dim):
             if vecs.ann is None:
                 vecs.dim = block.shape[1]
                 vecs.ann = _hnsw(vecs.dim)
-            vecs.ann.add(rowids.astype(np.uint64), block)
-            vecs.has[view.pos_of[rowids]] = True
-            vecs.count += len(rowids)
+            self._hold(view, vecs, keys, block)
+        vecs.recount(view.top)
         vecs.origin = "built"
         self._save_graph(view, vecs, seq)
 
@@ -1603,18 +1754,12 @@ class EmbeddedStore(Store):
 
     def _apply_vectors(self, conn: sqlite3.Connection, view: _View, vecs: _Vectors, rowids: Sequence[int]) -> None:
         """Bring one field's vectors of these rows up to what SQLite holds now."""
-        present: set[int] = set()
         for chunk in _chunks(list(rowids), 500):
-            got, block = self._vectors_of(conn, vecs.name, chunk, vecs.dim)
-            if not got.size:
-                continue
-            if vecs.ann is None and (vecs.mat is None or vecs.mat.shape[1] != block.shape[1]):
+            keys, block = self._vectors_of(conn, vecs.name, chunk, vecs.dim)
+            if keys.size and vecs.ann is None and (vecs.flat is None or vecs.flat.dim != block.shape[1]):
                 vecs.dim = block.shape[1]
-                vecs.mat = np.zeros((view.cap, vecs.dim), dtype=np.float32)
-            ids = got.tolist()
-            present.update(ids)
-            view.set_vectors(vecs, ids, block)
-        view.set_vectors(vecs, [r for r in rowids if r not in present], None)
+                vecs.flat = _Flat(vecs.dim)
+            view.set_vectors(vecs, chunk, keys, block)
 
     def _catch_up(self, conn: sqlite3.Connection, view: _View) -> None:
         """Apply the rows logged since the view's position (or reload, if the log was pruned)."""
@@ -1651,12 +1796,12 @@ class EmbeddedStore(Store):
 
     def _to_graph(self, view: _View, vecs: _Vectors, seq: int) -> None:
         """Switch a field that grew past ``ann_min`` from the exact matrix to a graph."""
-        pos = np.flatnonzero(vecs.has[:view.top])
+        assert vecs.flat is not None
+        keys, rows = vecs.flat.used()
         index = _hnsw(vecs.dim)
-        for i in range(0, pos.size, 50_000):
-            p = pos[i:i + 50_000]
-            index.add(view.rowid[p].astype(np.uint64), vecs.mat[p])
-        vecs.ann, vecs.mat, vecs.origin = index, None, "built"
+        for i in range(0, keys.size, 50_000):
+            index.add(keys[i:i + 50_000].astype(np.uint64), vecs.flat.mat[rows[i:i + 50_000]])
+        vecs.ann, vecs.flat, vecs.origin = index, None, "built"
         self._save_graph(view, vecs, seq)
 
     @_guarded
@@ -1731,7 +1876,7 @@ class EmbeddedStore(Store):
         for name in schema.VECTOR_FIELDS:
             cur = conn.execute(f"SELECT rowid, v FROM vec_{name}")
             while rows := cur.fetchmany(20_000):
-                for rowid, reason in _decode_vectors(rows, int(dims.get(name) or 0))[2]:
+                for rowid, reason in _decode_vectors(rows, int(dims.get(name) or 0), schema.MAX_VECTORS[name])[2]:
                     if rowid in rowid_of:
                         out.setdefault(rowid_of[rowid], f"{name} {reason}")
         return out
@@ -1774,7 +1919,7 @@ class EmbeddedStore(Store):
         row = conn.execute(f"SELECT {self._COLUMNS}, t.v, i.v FROM docs d LEFT JOIN vec_text t ON t.rowid = d.rowid"
                            f" LEFT JOIN vec_image i ON i.rowid = d.rowid LIMIT 1").fetchone()
         if row is not None:
-            self._row_doc(row)
+            self._row_doc(row, self._meta(conn, "dims"))
 
     def memory(self) -> dict[str, int]:
         """Bytes held by the in-memory view, by part (for benchmarks and health checks)."""
@@ -1786,7 +1931,7 @@ class EmbeddedStore(Store):
                               + sum(a.nbytes for a in view.num_cols.values())),
                "postings": view.lex.nbytes()}
         for name, v in view.vectors.items():
-            out[name] = int(v.has.nbytes + (v.mat.nbytes if v.mat is not None else 0)
+            out[name] = int(v.nvec.nbytes + (v.flat.mat.nbytes + v.flat.keys.nbytes if v.flat is not None else 0)
                             + (v.ann.memory_usage if v.ann is not None else 0))
         return out
 
@@ -1895,18 +2040,18 @@ def _top(rowids: np.ndarray, scores: np.ndarray, k: int) -> tuple[list[int], lis
     return rowids[sel].tolist(), scores[sel].tolist()
 
 
-def _exact(view: _View, vecs: _Vectors, q: np.ndarray, k: int, allowed: np.ndarray, m: int
+def _exact(view: _View, vecs: _Vectors, q: np.ndarray, k: int, allowed: np.ndarray
            ) -> tuple[list[int], list[float]]:
-    assert vecs.mat is not None
-    n = view.top
-    if m < n // 4:
-        pos = np.flatnonzero(allowed)
-        scores = vecs.mat[pos] @ q
+    """Top k allowed rows over the matrix, each by its best vector."""
+    assert vecs.flat is not None
+    keys, rows = vecs.flat.used()
+    ok = allowed[view.pos_of[keys & ROWID_MASK]]
+    keys, rows = keys[ok], rows[ok]
+    if rows.size < vecs.flat.top // 4:
+        scores = vecs.flat.mat[rows] @ q
     else:
-        scores_all = vecs.mat[:n] @ q
-        pos = np.flatnonzero(allowed)
-        scores = scores_all[pos]
-    return _top(view.rowid[pos], scores, k)
+        scores = (vecs.flat.mat[:vecs.flat.top] @ q)[rows]
+    return _top(*_best_per_row(keys, scores), k)
 
 
 _LONG_DIGITS = re.compile(r"[0-9]{19}")

@@ -19,6 +19,11 @@ search request body), so it can be unit-tested by equality without a server.
   scores are exact cosines (+1) and the order matches a brute-force search over the same
   candidates. ``rescore=False`` gives the plain kNN search (scores are then Elasticsearch's
   ``(1 + cos) / 2``). Use ``knn_cosine`` to turn a hit's ``_score`` into a cosine.
+
+  Image vectors are a ``nested`` list (``schema.es_vector_properties``): kNN over them
+  returns each document once, scored by its best image, and the rescorer is a ``nested``
+  query taking the best (``score_mode: max``) exact cosine of the document's images. So a
+  document is ranked by its best-matching image on both backends.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from search.store import schema
 from search.store.base import Filters
 from search.store.schema import TOKENS_FIELD
 
@@ -35,8 +41,15 @@ MAX_NUM_CANDIDATES = 10_000     # Elasticsearch's upper limit for knn.num_candid
 
 
 def vector_field(field: str) -> str:
-    """The mapped field name of a vector role ("text" -> "text_vector")."""
-    return f"{field}_vector"
+    """The mapped ``dense_vector`` field of a vector role ("text" -> "text_vector", "image"
+    -> "image_vectors.vector")."""
+    path = nested_path(field)
+    return f"{path}.{schema.NESTED_VECTOR}" if path else schema.FLAT_VECTORS[field]
+
+
+def nested_path(field: str) -> str | None:
+    """The ``nested`` object holding a role's vectors (None: one plain field per document)."""
+    return schema.FLAT_VECTORS[field] if schema.MAX_VECTORS[field] > 1 else None
 
 
 def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
@@ -123,20 +136,20 @@ def knn_query(field: str, vector: Sequence[float] | np.ndarray, k: int, filters:
         knn["filter"] = clauses
     body: dict[str, Any] = {"knn": knn, "size": k, "_source": False, "track_total_hits": False}
     if rescore:
+        exact: dict[str, Any] = {"script_score": {
+            # Every candidate has the vector; ``exists`` (not match_all) keeps the
+            # script off documents without one, which would make it fail.
+            "query": {"exists": {"field": name}},
+            # +1 because script scores must not be negative; knn_cosine undoes it.
+            "script": {"source": f"cosineSimilarity(params.query_vector, '{name}') + 1.0",
+                       "params": {"query_vector": qv}},
+        }}
+        path = nested_path(field)
+        if path:        # the script scores each image; the document gets its best one
+            exact = {"nested": {"path": path, "score_mode": "max", "query": exact}}
         body["rescore"] = {
             "window_size": oversampled,
-            "query": {
-                "rescore_query": {"script_score": {
-                    # Every candidate has the vector; ``exists`` (not match_all) keeps the
-                    # script off documents without one, which would make it fail.
-                    "query": {"exists": {"field": name}},
-                    # +1 because script scores must not be negative; knn_cosine undoes it.
-                    "script": {"source": f"cosineSimilarity(params.query_vector, '{name}') + 1.0",
-                               "params": {"query_vector": qv}},
-                }},
-                "query_weight": 0.0,
-                "rescore_query_weight": 1.0,
-            },
+            "query": {"rescore_query": exact, "query_weight": 0.0, "rescore_query_weight": 1.0},
         }
     return body
 

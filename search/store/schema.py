@@ -12,7 +12,10 @@ import numpy as np
 
 from search.store.base import IndexDoc
 
-SCHEMA_VERSION = 1
+#: 1: one image vector per document; 2: up to ``MAX_IMAGES`` (``IndexDoc.image_vectors``).
+#: The embedded store reads version 1 as it is (its blob of one vector is a list of one);
+#: an Elasticsearch index of version 1 must be rebuilt (its mapping has another shape).
+SCHEMA_VERSION = 2
 
 # Filterable fields: name -> type ("keyword", "float", "integer"). Each is an ``IndexDoc``
 # attribute; the keyword ones are also ``Filters`` attributes (equality, or any-of for the
@@ -32,6 +35,22 @@ FILTER_FIELDS: dict[str, str] = {
 # Fields holding a list of values (any-of filters).
 MULTI_VALUED: frozenset[str] = frozenset({"labels", "dupe_of"})
 VECTOR_FIELDS: tuple[str, ...] = ("text", "image")
+
+#: Images of a record that are embedded and matched, main image first. A photo search must
+#: find a product by any view its listing shows (the back, the sole, the packaging), but
+#: every image costs ~30 ms of model time at index time and ~9 KB in the index (int8 graph
+#: node + float32 copy) at search time, and listings put the product views first: later
+#: images are mostly size charts, certificates and factory photos, which match unrelated
+#: photos rather than the product. Four covers the views of nearly every listing.
+MAX_IMAGES = 4
+#: Most vectors a document holds per field.
+MAX_VECTORS: dict[str, int] = {"text": 1, "image": MAX_IMAGES}
+#: Where a vector field lives in a flat document (``to_flat``) and in the Elasticsearch
+#: mapping: the text vector as a list of floats; the image vectors as a list of objects
+#: ``{"vector": [...]}``, mapped ``nested``, so that kNN scores a document by its best image
+#: and returns it once.
+FLAT_VECTORS: dict[str, str] = {"text": "text_vector", "image": "image_vectors"}
+NESTED_VECTOR = "vector"
 
 
 def doc_id(kind: str, record_id: str) -> str:
@@ -78,6 +97,27 @@ def vector_problem(vector: Any, dim: int | None) -> str | None:
     return None
 
 
+def vectors_of(doc: IndexDoc, name: str) -> tuple[np.ndarray, ...]:
+    """The vectors of field ``name`` of a document (none, one, or one per image)."""
+    if name == "image":
+        return doc.image_vectors
+    vec = doc.text_vector
+    return () if vec is None else (vec,)
+
+
+def vectors_problem(doc: IndexDoc, name: str, dim: int | None) -> str | None:
+    """Why the ``name`` vectors of ``doc`` cannot be stored (None: they can): too many, or
+    one that ``vector_problem`` refuses. Checked on write by both backends."""
+    vecs = vectors_of(doc, name)
+    if len(vecs) > MAX_VECTORS[name]:
+        return f"has {len(vecs)} {name} vectors, at most {MAX_VECTORS[name]} are stored"
+    for n, vec in enumerate(vecs, start=1):
+        problem = vector_problem(vec, dim)
+        if problem:
+            return f"{name} vector{f' {n}' if len(vecs) > 1 else ''} {problem}"
+    return None
+
+
 def valid_rows(block: np.ndarray) -> np.ndarray:
     """Bool per row of a float32 matrix: the row is a finite vector of length ~1 (what
     ``vector_problem`` accepts), checked in one pass for vectors read in bulk."""
@@ -95,17 +135,23 @@ def to_flat(doc: IndexDoc) -> dict[str, Any]:
     }
     for name in FILTER_FIELDS:
         flat[name] = getattr(doc, name)
-    for name in VECTOR_FIELDS:
-        vec = getattr(doc, f"{name}_vector")
-        flat[f"{name}_vector"] = None if vec is None else [float(x) for x in vec]
+    vec = doc.text_vector
+    flat[FLAT_VECTORS["text"]] = None if vec is None else _floats(vec)
+    flat[FLAT_VECTORS["image"]] = [{NESTED_VECTOR: _floats(v)} for v in doc.image_vectors] or None
     return flat
 
 
+def _floats(vec: np.ndarray) -> list[float]:
+    return [float(x) for x in vec]
+
+
 def from_flat(flat: dict[str, Any]) -> IndexDoc:
-    vectors = {}
-    for name in VECTOR_FIELDS:
-        v = flat.get(f"{name}_vector")
-        vectors[f"{name}_vector"] = None if v is None else np.asarray(v, dtype=np.float32)
+    text = flat.get(FLAT_VECTORS["text"])
+    images = [np.asarray(v[NESTED_VECTOR], dtype=np.float32) for v in flat.get(FLAT_VECTORS["image"]) or ()]
+    if not images and flat.get("image_vector") is not None:         # written with schema version 1
+        images = [np.asarray(flat["image_vector"], dtype=np.float32)]
+    vectors = {"text_vector": None if text is None else np.asarray(text, dtype=np.float32),
+               "image_vectors": tuple(images)}
     # A field missing from ``flat`` (a document written before the field existed) is empty.
     fields = {name: list(flat.get(name) or []) if name in MULTI_VALUED else flat.get(name)
               for name in FILTER_FIELDS}
@@ -132,8 +178,9 @@ def es_mapping(dims: dict[str, int], models: dict[str, str], *, generation: int 
       ``whitespace`` analyzer (no lowercasing or stemming: our analysis is final) and the
       default BM25 similarity.
     * ``id``, ``content_hash`` and every ``FILTER_FIELDS`` entry: keyword/numeric fields.
-    * one ``dense_vector`` per role in ``dims`` (cosine, ``int8_hnsw``); a role without
-      dims gets no vector field yet (its size is unknown until ``set_models``).
+    * one ``dense_vector`` per role in ``dims`` (cosine, ``int8_hnsw``), the image one
+      inside a ``nested`` list (``es_vector_properties``); a role without dims gets no
+      vector field yet (its size is unknown until ``set_models``).
     * ``_meta``: schema version, embedding models, dims and the write generation.
 
     ``dynamic: strict`` rejects any field not listed here.
@@ -148,7 +195,7 @@ def es_mapping(dims: dict[str, int], models: dict[str, str], *, generation: int 
         properties[name] = {"type": _ES_TYPES[kind]}
     for name in VECTOR_FIELDS:
         if name in dims:
-            properties[f"{name}_vector"] = es_vector_mapping(dims[name])
+            properties.update(es_vector_properties(name, dims[name]))
     return {
         "dynamic": "strict",
         "_meta": {"schema_version": SCHEMA_VERSION, "models": dict(models), "dims": dict(dims),
@@ -161,3 +208,20 @@ def es_vector_mapping(dim: int) -> dict[str, Any]:
     """The ``dense_vector`` mapping of one vector field with ``dim`` dimensions."""
     return {"type": "dense_vector", "dims": int(dim), "index": True, "similarity": "cosine",
             "index_options": {"type": "int8_hnsw"}}
+
+
+def es_vector_properties(name: str, dim: int) -> dict[str, Any]:
+    """The mapping properties of vector field ``name``: a ``dense_vector`` for a field of one
+    vector per document, a ``nested`` list of them for a field of several (kNN over nested
+    vectors ranks each document by its best vector: Elasticsearch 8.11+, free licence)."""
+    if MAX_VECTORS[name] == 1:
+        return {FLAT_VECTORS[name]: es_vector_mapping(dim)}
+    return {FLAT_VECTORS[name]: {"type": "nested", "properties": {NESTED_VECTOR: es_vector_mapping(dim)}}}
+
+
+def es_mapped_dim(properties: dict[str, Any], name: str) -> int | None:
+    """The dims of vector field ``name`` in a mapping's ``properties`` (None: not mapped)."""
+    prop = properties.get(FLAT_VECTORS[name]) or {}
+    if MAX_VECTORS[name] > 1:
+        prop = (prop.get("properties") or {}).get(NESTED_VECTOR) or {}
+    return int(prop["dims"]) if "dims" in prop else None
