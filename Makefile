@@ -12,7 +12,7 @@ PORT     ?= 8080
 export DUPE_INDEX_DIR ?= var/index
 export DUPE_CATALOG_DIR ?= seeds
 
-.PHONY: setup run index serve test bench-quality bench-dupes bench-speed bench-hostile clean
+.PHONY: setup run index serve test bench-quality bench-dupes bench-speed bench-hostile bench-objects clean
 
 setup: $(STAMP)
 	@# idempotent: exports EfficientNet-Lite1 to ONNX once, then only checks it
@@ -53,6 +53,9 @@ bench-dupes: setup
 
 bench-hostile: setup
 	$(BIN)/python -m benchmarks.hostile
+
+bench-objects: setup
+	$(BIN)/python -m benchmarks.objects
 
 bench-speed: setup
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

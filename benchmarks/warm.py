@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import io
 import json
 import os
@@ -50,25 +51,25 @@ def _photo() -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, default=8091)
-    ap.add_argument("--no-ocr", action="store_true", help="photo searches with ocr=false")
-    ap.add_argument("--n", type=int, default=10)
-    args = ap.parse_args()
-    env = {**os.environ, "DUPE_ANON_RATE_LIMIT_PER_MIN": "100000", "DUPE_INDEX_DIR": os.environ.get(
-        "DUPE_INDEX_DIR", "var/index")}
+@contextlib.contextmanager
+def serve(port: int, index_dir: str | None = None, extra_env: dict[str, str] | None = None):
+    """Run the real ``dupe serve`` on ``index_dir`` (default ``DUPE_INDEX_DIR`` or var/index)
+    until the block ends; yields (seconds to the first HTTP answer, seconds to health 200,
+    a list that receives the server's output lines when it has stopped)."""
+    env = {**os.environ, "DUPE_ANON_RATE_LIMIT_PER_MIN": "100000",
+           "DUPE_INDEX_DIR": index_dir or os.environ.get("DUPE_INDEX_DIR", "var/index"), **(extra_env or {})}
     exe = str(Path(sys.executable).parent / "dupe")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([exe, "serve", "--port", str(args.port)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([exe, "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     first_answer = None
+    output: list[str] = []
     try:
         while True:
             if proc.poll() is not None:
                 raise SystemExit(f"dupe serve exited: {proc.stdout.read() if proc.stdout else ''}")
             try:
-                status, _ = _call(args.port, "/api/v1/health", timeout=5)
+                status, _ = _call(port, "/api/v1/health", timeout=5)
             except (urllib.error.URLError, OSError):
                 time.sleep(0.05)
                 continue
@@ -76,7 +77,24 @@ def main() -> None:
             if status == 200:
                 break
             time.sleep(0.05)
-        ready = time.perf_counter() - t0
+        yield first_answer, time.perf_counter() - t0, output
+    finally:
+        proc.terminate()
+        try:
+            out, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        output.extend(out.splitlines())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=8091)
+    ap.add_argument("--no-ocr", action="store_true", help="photo searches with ocr=false")
+    ap.add_argument("--n", type=int, default=10)
+    args = ap.parse_args()
+    with serve(args.port) as (first_answer, ready, output):
         photo = _photo()
         texts = ["stanley cup dupe", "lululemon align leggings", "瑜伽裤", "dyson airwrap dupe",
                  "airpods pro alternative", "owala water bottle", "tumbler 40oz handle", "hair styler",
@@ -92,16 +110,9 @@ def main() -> None:
             status, dt = _call(args.port, "/api/v1/search", body)
             assert status == 200, status
             photo_t.append(dt)
-    finally:
-        proc.terminate()
-        try:
-            out, _ = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
     ms = lambda s: f"{s * 1000:.0f} ms"
     print(f"dupe serve: first HTTP answer {first_answer:.2f} s, health 200 (ready) {ready:.2f} s after start")
-    print("server said: " + " | ".join(line.strip() for line in out.splitlines() if "dupe search" in line))
+    print("server said: " + " | ".join(line.strip() for line in output if "dupe search" in line))
     print(f"text search  : first {ms(text_t[0])}, tenth {ms(text_t[-1])}, median {ms(statistics.median(text_t))}")
     print(f"photo search ({'ocr off' if args.no_ocr else 'ocr on'}, 1200x1600 JPEG): first {ms(photo_t[0])}, "
           f"tenth {ms(photo_t[-1])}, median {ms(statistics.median(photo_t))}")

@@ -18,6 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ from search.analysis import Analyzer, alias_map
 from search.brands import BrandHit
 from search.fusion import has_model_number, lexical_weight, rrf, zscore_fusion
 from search.labels import TrademarkGuard
+from search.objects import DetectedObject, detect, prominent, search_box, searched
 from search.prices import DEFAULT_FX_TO_CNY
 from search.ranking import UNKNOWN_BRAND, Candidate, RankingConfig, Result, rank
 from search.records import ENDORSEMENT_TYPES, Brand, BrandProduct
@@ -58,6 +60,7 @@ class SearchRequest:
     brand_product: str | None = None                   # ... or of the detected brand product
     today: dt.date | None = None
     ocr_text: str | None = None                        # text already read on this (uncropped) photo: not read again
+    object: int | None = None                          # search this one of the objects found on the photo (``objects``)
 
 
 @dataclass
@@ -74,6 +77,7 @@ class Understanding:
     unknown_brand: str | None = None
     lexical_weight: float | None = None
     tokens: list[str] = field(default_factory=list)
+    objects: list[DetectedObject] = field(default_factory=list)   # distinct products on the photo (2+), else []
 
 
 @dataclass
@@ -148,6 +152,7 @@ ANCHOR_DEPTH = 200            # declared / endorsed products fetched per anchor 
 ANCHOR_CACHE = 256
 LISTING_CACHE = 20_000        # decoded listings kept per index generation
 COUNTS_KEPT_S = 60.0          # word counts in listings reused across generations for this long
+READERS = 4                   # OCR calls queued beside image embeddings (web.work admits one photo per core)
 ANCHOR_WEIGHT = 1.0           # each anchor list's weight in the fusion (the query's own lists sum to ~1-2)
 
 
@@ -161,6 +166,7 @@ class SearchEngine:
         self.fx = dict(fx)
         self._view: CatalogView | None = None
         self._lock = threading.Lock()
+        self._readers: ThreadPoolExecutor | None = None     # OCR beside the image embedding
         # In how many listings a word occurs (counted up to LISTING_DF_MAX + 1), for the
         # understanding of each index generation: kept across generations for a while,
         # since a reindex writes a new generation every batch and the counts barely move.
@@ -209,14 +215,22 @@ class SearchEngine:
         if not text and req.image is None and not req.brand_product and not req.brand:
             raise QueryError("give a text query or a photo")
         view = self.view()
-        u = Understanding(text=text or None)
+        whole = self._read_whole(req, timings)
+        req, objects = self._objects(view, req, timings)
+        u = Understanding(text=text or None, objects=objects)
         image = _crop(req.image, req.crop) if req.image is not None else None
-        if image is not None and req.ocr:
-            self._read_text(image, req, u, timings)
+        reading = (self._start_reading(image, req, u, timings) if whole is None and image is not None and req.ocr
+                   else None)
 
         t = time.perf_counter()
         qvec = self.text.embed(text, query=True) if text and req.mode != "bm25" else None
-        ivec = self.image.embed(image, query=True) if image is not None and self.image is not None else None
+        chosen = next((o for o in objects if o.searched), None)
+        ivec = (chosen.vector if chosen is not None and chosen.vector is not None
+                else self.image.embed(image, query=True) if image is not None and self.image is not None else None)
+        if reading is not None:
+            reading.result()
+        if whole is not None:
+            self._text_in_box(whole, req, u)
         res = self._understand(view, req, u, qvec, ivec)
         target = view.brand_products.get(res.product.id) if res.product else None
         brand = res.target_brand
@@ -263,6 +277,61 @@ class SearchEngine:
                               {k: round(v * 1000, 2) for k, v in timings.items()},
                               view.brand_products, self.fx)
 
+    def _read_whole(self, req: SearchRequest, timings: dict[str, float]) -> Future[list[Any]] | None:
+        """The lines of text on the whole photo (with their boxes), read beside finding its
+        objects and embedding it, when its text must be read: no crop (a user's crop is read
+        on its own), not read before, and a reader that gives line boxes. The object
+        searched gets the lines inside its box (``_text_in_box``), so finding objects costs
+        no second read."""
+        if (req.image is None or not req.ocr or self.ocr is None or req.crop is not None
+                or req.ocr_text is not None or not hasattr(self.ocr, "read")):
+            return None
+
+        def read() -> list[Any]:
+            t = time.perf_counter()
+            try:
+                return self.ocr.read(req.image)
+            finally:
+                timings["ocr"] = time.perf_counter() - t
+        return self._reader_pool().submit(read)
+
+    def _text_in_box(self, whole: Future[list[Any]], req: SearchRequest, u: Understanding) -> None:
+        """``u.ocr_text`` from the whole photo's lines: the confident ones, and with a box
+        searched (an object's), those whose centre lies in it."""
+        try:
+            lines = whole.result()
+        except EmbedderError as e:
+            log.warning("OCR failed, searching without the text on the photo: %s", e)
+            u.ocr_error = "the text on the photo could not be read: searched without it"
+            return
+        keep = [ln for ln in lines if ln.score >= getattr(self.ocr, "min_score", 0.5)]
+        if req.crop is not None:
+            W, H = source_size(req.image)
+            sx, sy = req.image.size[0] / W, req.image.size[1] / H
+            x, y, w, h = req.crop[0] * sx, req.crop[1] * sy, req.crop[2] * sx, req.crop[3] * sy
+            keep = [ln for ln in keep if x <= sum(p[0] for p in ln.box) / 4 <= x + w
+                    and y <= sum(p[1] for p in ln.box) / 4 <= y + h]
+        u.ocr_text = " ".join(ln.text for ln in keep) or None
+
+    def _reader_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="ocr")
+            return self._readers
+
+    def _start_reading(self, image: Any, req: SearchRequest, u: Understanding,
+                       timings: dict[str, float]) -> Future[None] | None:
+        """Read the text on the photo beside the image embedding (``_read_text``), or
+        nothing to wait for when it is already known or no reader is configured.
+
+        Both are onnxruntime sessions on every core, but neither keeps them busy all the
+        time (resizing, the detector's box extraction and the per-line crops are single
+        threaded Python/numpy), so side by side they take less than one after the other."""
+        if self.ocr is None or (req.ocr_text is not None and req.crop is None):
+            self._read_text(image, req, u, timings)
+            return None
+        return self._reader_pool().submit(self._read_text, image, req, u, timings)
+
     def _read_text(self, image: Any, req: SearchRequest, u: Understanding, timings: dict[str, float]) -> None:
         """The text on the photo, into ``u``: given (read before) or read now. An OCR
         failure costs the search its OCR evidence only, and the response says so."""
@@ -298,6 +367,32 @@ class SearchEngine:
         u.looks_like = [ProductHit(bp.id, bp.brand, bp.category, "image", round(s, 3)) for bp, s in looks
                         if kind is None or bp.category == kind]
         return res
+
+    def _objects(self, view: CatalogView, req: SearchRequest,
+                 timings: dict[str, float]) -> tuple[SearchRequest, list[DetectedObject]]:
+        """The distinct products on the photo (``search.objects``) and the request with the
+        box searched: ``req.object``'s, else the most prominent one's when there are two or
+        more; one product (or none) is searched on the whole photo. A crop is the user's
+        choice: nothing is detected. The square around the chosen box becomes the request's
+        crop, so the text read on the whole photo (``ocr_text``) is not used for it."""
+        if req.image is None or self.image is None or req.crop is not None:
+            if req.object is not None:
+                raise QueryError("object: give either crop or object, and a photo"
+                                 if req.crop is not None or req.image is None else
+                                 "object: no image model to find objects with")
+            return req, []
+        t = time.perf_counter()
+        found = detect(req.image, lambda crops: self.image.embed_batch(crops, query=True),
+                       lambda vec: view.nearest_brand_products("image", vec, k=1), view.brand_products,
+                       source_size(req.image))
+        timings["objects"] = time.perf_counter() - t
+        if req.object is not None and not 0 <= req.object < len(found):
+            raise QueryError(f"object: {req.object} is not one of the {len(found)} objects found on the photo"
+                             if found else f"object: {req.object}: no separate objects were found on the photo")
+        chosen = req.object if req.object is not None else prominent(found)
+        if chosen is None:
+            return req, found
+        return replace(req, crop=search_box(found[chosen].box, source_size(req.image))), searched(found, chosen)
 
     def _query_lists(self, view: CatalogView, req: SearchRequest, u: Understanding, f: Filters,
                      qvec: np.ndarray | None, ivec: np.ndarray | None, n: int) -> dict[str, list[Hit]]:

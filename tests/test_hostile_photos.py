@@ -62,10 +62,10 @@ def labelled(size=(640, 360), text="HELLO 123") -> Image.Image:
     ((2000, 3), None), ((3, 2000), None),              # strips: no line of text fits
     ((4000, 2), None), ((15, 15), None),               # a crop of 2 px; too small
     ((1201, 100), None), ((100, 1201), None),          # beyond 12:1
-    ((1200, 100), (1280, 107)), ((100, 1200), (107, 1280)),
-    ((4000, 3000), (1280, 960)), ((1200, 1600), (960, 1280)), ((7000, 7000), (1280, 1280)),
+    ((1200, 100), (800, 67)), ((100, 1200), (67, 800)),
+    ((4000, 3000), (800, 600)), ((1200, 1600), (600, 800)), ((7000, 7000), (800, 800)),
     ((256, 256), (736, 736)),                          # small photos enlarged as RapidOCR did
-    ((640, 360), (1280, 720)),                         # ... but never beyond MAX_SIDE
+    ((640, 360), (800, 450)),                          # ... but never beyond MAX_SIDE
     ((16, 16), (736, 736)),
 ])
 def test_ocr_size(size, expected):
@@ -89,7 +89,11 @@ def test_tallest_keeps_the_largest_lines_in_order():
         return [(0, y), (10, y), (10, y + h), (0, y + h)]
     boxes = [box(i * 10, h) for i, h in enumerate([5, 50, 6, 40, 7])]
     assert tallest(boxes, 2) == [boxes[1], boxes[3]]
-    assert tallest(boxes, 10) == boxes
+    assert tallest(boxes, 10, rel=0) == boxes
+    # small print beside a brand name is not recognised: under 0.3 of the tallest line
+    assert tallest(boxes, 10) == [boxes[1], boxes[3]]
+    assert tallest(boxes, 10, rel=0.1) == boxes
+    assert tallest([], 10) == []
 
 
 class FakeRapid:
@@ -123,10 +127,10 @@ def test_ocr_reads_a_bounded_copy_and_maps_boxes_back(monkeypatch):
         assert reader.read(Image.new("RGB", size)) == []
     assert fake.sizes == []                               # the engine never saw a degenerate shape
     (line,) = reader.read(Image.new("RGB", (4000, 3000)))
-    assert fake.sizes == [(1280, 960)]
-    assert line.box == ((0.0, 750.0), (4000.0, 750.0), (4000.0, 1500.0), (0.0, 1500.0))   # input pixels
+    assert fake.sizes == [(800, 600)]
+    assert [c for p in line.box for c in p] == pytest.approx([0, 750, 4000, 750, 4000, 1500, 0, 1500])  # input px
     (line,) = reader.read(Image.new("L", (256, 128)))
-    assert fake.sizes[-1] == (1280, 640)                  # enlarged towards DET_SIDE, within MAX_SIDE
+    assert fake.sizes[-1] == (800, 400)                   # enlarged towards DET_SIDE, within MAX_SIDE
     assert line.box[2] == pytest.approx((256.0, 64.0))
 
 
@@ -402,6 +406,45 @@ def test_an_ocr_failure_in_a_batch_affects_only_its_item(built, tmp_path):
     assert understood["red"]["ocr_error"] and understood["red"]["ocr_text"] is None
     assert understood["dark"]["ocr_error"] is None and understood["dark"]["ocr_text"] == "lululemon"
     assert understood["text"]["ocr_error"] is None
+
+
+# ----------------------------------------------------------------------------- OCR beside the image model
+
+
+class MeetingImage:
+    """Wraps an image embedder: each ``embed`` waits at ``barrier`` (with the OCR)."""
+
+    def __init__(self, inner, barrier: threading.Barrier) -> None:
+        self.inner, self.barrier = inner, barrier
+        self.model_id, self.dim = inner.model_id, inner.dim
+
+    def embed(self, image, query: bool = False):
+        self.barrier.wait(timeout=10)
+        return self.inner.embed(image, query=query)
+
+
+class MeetingOcr(FakeOcr):
+    def __init__(self, barrier: threading.Barrier, **kw) -> None:
+        super().__init__(**kw)
+        self.barrier = barrier
+
+    def read_text(self, image: Image.Image) -> str:
+        self.barrier.wait(timeout=10)
+        return super().read_text(image)
+
+
+def test_ocr_runs_beside_the_image_embedding(built):
+    engine = built[0]
+    barrier = threading.Barrier(2)
+    # Each side waits for the other: one after the other, the first would time out.
+    both = SearchEngine(engine.store, engine.text, MeetingImage(engine.image, barrier),
+                        MeetingOcr(barrier, text="lululemon align"), today=lambda: TODAY)
+    resp = both.search(SearchRequest(image=Image.new("RGB", (64, 64), (25, 22, 20))))
+    assert resp.understood.ocr_text == "lululemon align" and "ocr" in resp.timings
+    # Text already read (a kept photo's) is not read again, and nothing waits for it.
+    alone = SearchEngine(engine.store, engine.text, engine.image, ocr := FakeOcr(), today=lambda: TODAY)
+    resp = alone.search(SearchRequest(image=Image.new("RGB", (64, 64)), ocr_text="kept text"))
+    assert ocr.calls == 0 and resp.understood.ocr_text == "kept text"
 
 
 # ----------------------------------------------------------------------------- kept photos

@@ -197,6 +197,11 @@ def test_photo_by_multipart_base64_and_data_url(client):
     assert ids(client.post("/api/v1/search", json={"image_base64": b64}))[0] == "p1"
     assert ids(client.post("/api/v1/search", json={"image_base64": "data:image/jpeg;base64," + b64}))[0] == "p1"
     assert ids(client.post("/api/v1/search", data={"image_base64": b64}))[0] == "p1"
+    # MIME-style line breaks and stray spaces are allowed (removed only when present)
+    wrapped = "\r\n".join(b64[i:i + 76] for i in range(0, len(b64), 76)) + " \n"
+    assert ids(client.post("/api/v1/search", json={"image_base64": "data:image/jpeg;base64," + wrapped}))[0] == "p1"
+    bad = client.post("/api/v1/search", json={"image_base64": wrapped[:-3] + "*"})
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_base64"
 
 
 def test_empty_file_field_is_no_photo(client):
@@ -216,6 +221,56 @@ def test_photo_with_crop(client):
     assert ids(client.post("/api/v1/search", json={"image_base64": b64, "crop": [64, 0, 64, 64]}))[0] == "p3"
     assert_error(client.post("/api/v1/search", json={"image_base64": b64, "crop": "100,0,64,64"}), 400,
                  "bad_query", "crop")
+
+
+def two_products_b64() -> str:
+    """Leggings (dark, left) and a larger toothbrush (light, right) on a green table."""
+    from tests.test_objects import two_products
+    buf = io.BytesIO()
+    two_products().save(buf, "PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def test_photo_with_two_products_lists_both_and_searches_the_prominent_one(client):
+    b64 = two_products_b64()
+    resp = client.post("/api/v1/search", json={"image_base64": b64})
+    objects = resp.get_json()["understood"]["objects"]
+    assert [o["brand_product"]["id"] for o in objects] == ["bp-align", "bp-diamond"]
+    assert [o["searched"] for o in objects] == [False, True]
+    assert objects[0]["brand_product"]["name"] == "lululemon Align High-Rise Pant"
+    assert objects[0]["category"] == "leggings" and 0 < objects[0]["confidence"] <= 1
+    x, y, w, h = objects[0]["box"]
+    assert x < 40 and y < 60 and 100 < w < 160 and 100 < h < 160         # the leggings at (20, 40, 120, 120)
+    assert ids(resp)[0] == "p3"
+    zh = client.post("/api/v1/search?lang=zh", json={"image_base64": b64}).get_json()
+    assert zh["understood"]["objects"][0]["brand_product"]["name"] == "露露乐蒙 Align 高腰瑜伽裤"
+    # object=i searches that one: JSON, multipart form and a batch item alike.
+    assert ids(client.post("/api/v1/search", json={"image_base64": b64, "object": 0}))[0] == "p1"
+    assert ids(client.post("/api/v1/search", data={"image_base64": b64, "object": "0"}))[0] == "p1"
+    body = client.post("/api/v1/search", json={"image_base64": b64, "object": 0}).get_json()
+    assert [o["searched"] for o in body["understood"]["objects"]] == [True, False]
+    assert body["query"]["object"] == 0
+    batch = client.post("/api/v1/search/batch", json={"items": [{"image_base64": b64, "object": 0},
+                                                               {"image_base64": b64, "object": 1}]}).get_json()
+    assert [r["result"]["results"][0]["id"] for r in batch["items"]] == ["p1", "p3"]
+    # With a crop, the user chose: nothing is detected.
+    cropped = client.post("/api/v1/search", json={"image_base64": b64, "crop": [20, 40, 120, 120]}).get_json()
+    assert cropped["understood"]["objects"] == [] and cropped["results"][0]["id"] == "p1"
+
+
+def test_object_errors(client):
+    b64 = two_products_b64()
+    assert_error(client.post("/api/v1/search", json={"image_base64": b64, "object": 2}), 400, "bad_query", "object")
+    assert_error(client.post("/api/v1/search", json={"image_base64": b64, "object": -1}), 400,
+                 "invalid_parameter", "object")
+    assert_error(client.post("/api/v1/search", json={"image_base64": b64, "object": "one"}), 400,
+                 "invalid_parameter", "object")
+    assert_error(client.post("/api/v1/search", json={"image_base64": b64, "object": 0, "crop": "0,0,10,10"}), 400,
+                 "invalid_parameter", "object")
+    assert_error(client.get("/api/v1/search?q=lululemon&object=0"), 400, "bad_query", "object")
+    # A photo of one product has no objects to choose from.
+    assert_error(client.post("/api/v1/search", json={"image_base64": base64.b64encode(jpeg_bytes()).decode(),
+                                                     "object": 0}), 400, "bad_query", "object")
 
 
 def test_photo_by_url_through_the_fetcher(built, tmp_path):

@@ -222,3 +222,29 @@ def test_unexpected_page_errors_are_a_page_without_traceback(client, monkeypatch
     monkeypatch.setattr(service, "run_search", boom)
     page = html(client.get("/search?q=x"), 500)
     assert "secret" not in page
+
+
+def test_photo_objects_are_chips_that_search_each_one_and_keep_no_part_text(built, tmp_path):
+    from search.engine import SearchEngine
+    from tests.test_hostile_photos import FakeOcr
+    from tests.test_objects import two_products
+    from tests.test_web_helpers import TODAY
+    engine = built[0]
+    ocr = FakeOcr(text="")
+    client = make_app(tmp_path, (SearchEngine(engine.store, engine.text, engine.image, ocr, today=lambda: TODAY),
+                                 built[1], built[2])).test_client()
+    buf = io.BytesIO()
+    two_products().save(buf, "JPEG", quality=92)
+    resp = upload(client, buf.getvalue())
+    assert resp.status_code == 303
+    photo_url = resp.headers["Location"].split("?")[0]
+    page = html(client.get(photo_url + "?lang=zh"))
+    chips = re.findall(r'<a class="chip( on)?" href="([^"]+)"', page)
+    assert len(chips) == 2 and chips[1][0] == " on"                     # the larger one is searched
+    assert "照片中的商品" in page and "露露乐蒙 Align 高腰瑜伽裤" in page
+    href = chips[0][1].replace("&amp;", "&")
+    assert href.startswith(photo_url) and "object=0" in href
+    assert "露露乐蒙" in html(client.get(href))
+    # An object's box is read on its own: its text is never kept as the whole photo's.
+    photo_id = photo_url.rsplit("/", 1)[1]
+    assert ocr.calls == 2 and not (tmp_path / "uploads" / f"{photo_id}.json").exists()

@@ -49,7 +49,10 @@ SEARCH_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
     "lang": ({"type": "string", "pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$"},
              "Language of titles in results (falls back to English, then Chinese). Default en"),
     "crop": ({"type": "string", "pattern": "^[0-9]{1,6},[0-9]{1,6},[0-9]{1,6},[0-9]{1,6}$"},
-             "Search only this region of the photo: x,y,w,h in pixels"),
+             "Search only this region of the photo: x,y,w,h in pixels (no objects are detected then)"),
+    "object": ({"type": "integer", "minimum": 0, "maximum": 99, "examples": [1]},
+               ("Search this one of the products found on the photo: an index into `understood.objects` "
+                "of the same photo's response (by default the most prominent one is searched). Not with `crop`")),
     "category": ({"type": "string", "maxLength": 200}, "Only this category"),
     "price_min": ({"type": "number", "minimum": 0, "maximum": 1e9}, "Lowest price (in the listing's currency)"),
     "price_max": ({"type": "number", "minimum": 0, "maximum": 1e9}, "Highest lowest-tier price"),
@@ -212,6 +215,11 @@ SCHEMAS: dict[str, Any] = {
                     "unknown_brand": {**NULL_STR, "description": "A brand the query names that the catalog "
                                       "does not carry; then no result carries a label or a saving"},
                     "lexical_weight": NULL_NUM,
+                    "objects": {"type": "array", "items": _ref("PhotoObject"),
+                                "description": "The distinct products found on the photo, left to right and "
+                                "top to bottom, when it holds two or more (else empty: the whole photo is "
+                                "searched). The most prominent one is searched by default; `object=i` searches "
+                                "another. None with `crop`"},
                 }},
             "fx": {"type": "object", "description": "The exchange table prices were compared with: "
                    "{base, rates: {currency: units of base}}"},
@@ -220,6 +228,26 @@ SCHEMAS: dict[str, Any] = {
             "results": {"type": "array", "items": _ref("Result")},
             "page": {"type": "integer", "minimum": 1}, "k": {"type": "integer", "minimum": 1},
             "query": {"type": "object", "description": "The parameters as understood"},
+        },
+    },
+    "PhotoObject": {
+        "type": "object", "required": ["box", "brand_product", "category", "confidence", "searched"],
+        "description": "One product found on the photo",
+        "examples": [{"box": [120, 80, 900, 1400], "brand_product": {"id": "bp-dyson-airwrap",
+                      "name": "Dyson Airwrap multi-styler"}, "category": "hair_styler", "confidence": 0.71,
+                      "area": 0.105, "searched": True}],
+        "properties": {
+            "box": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 4, "maxItems": 4,
+                    "description": "x, y, w, h in the pixels of the photo as sent (the square around it, "
+                    "a little wider, is what is searched)"},
+            "brand_product": {"type": ["object", "null"], "required": ["id", "name"],
+                              "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                              "description": "The brand product it looks like; null when none closely"},
+            "category": {**NULL_STR, "description": "The category of the brand product nearest to it"},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1,
+                           "description": "Image similarity to that brand product"},
+            "area": {"type": "number", "description": "Share of the photo it covers"},
+            "searched": {"type": "boolean", "description": "This object is what the results are for"},
         },
     },
     "BatchItemResult": {

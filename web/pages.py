@@ -38,7 +38,7 @@ bp = Blueprint("pages", __name__)
 
 PAGE_K = 20
 # What the page's forms and links send; anything else in a URL (utm_*, fbclid...) is ignored.
-PAGE_FIELDS = ("q", "lang", "crop", "category", "price_min", "price_max", "moq_max", "label", "region",
+PAGE_FIELDS = ("q", "lang", "crop", "object", "category", "price_min", "price_max", "moq_max", "label", "region",
                "ship_within", "page", "group_by_factory", "brand", "brand_product", "photo_id")
 _IMAGE_EXT_RE = re.compile(r".+\.(jpe?g|png|webp|gif|avif|bmp)$", re.I)
 _CURRENCY = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "KRW": "₩", "HKD": "HK$"}
@@ -169,7 +169,8 @@ def _search_and_render(p: SearchParams, photo_id: str | None = None):
     except ApiError as e:
         return _render(p, error=e, photo_id=photo_id, status=e.status)
     read = "ocr" in resp.timings and resp.understood.ocr_error is None   # OCR ran, and succeeded
-    if photo_id and known is None and p.crop is None and read:
+    whole = p.crop is None and not any(o.searched for o in resp.understood.objects)   # not a part of it
+    if photo_id and known is None and whole and read:
         store.keep_text(photo_id, resp.understood.ocr_text or "")
     return _render(p, data=data, photo_id=photo_id)
 
@@ -186,7 +187,7 @@ def search_post():
             with work.photo_slot():
                 image = service.photo_for(p, photo)
                 photo_id = current_app.extensions["dupe_photos"].save(image)
-            args = p.query_args(crop=None, photo_id=None)
+            args = p.query_args(crop=None, object=None, photo_id=None)
             return redirect(url_for("pages.photo_search", photo_id=photo_id) + ("?" + urlencode(args) if args else ""),
                             303)
     except ApiError as e:

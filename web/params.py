@@ -26,9 +26,10 @@ MAX_RESULTS_DEPTH = 1000            # page * k may not reach past this many resu
 MAX_QUERY_CHARS = 500
 MAX_STR_CHARS = 200
 MAX_URL_CHARS = 2048
+MAX_OBJECTS = 100                   # ``object`` indexes the objects found on a photo (a handful)
 
 #: Parameters of a search (API, batch items and the page), photo fields included.
-SEARCH_FIELDS = ("q", "lang", "crop", "category", "price_min", "price_max", "moq_max", "label", "region",
+SEARCH_FIELDS = ("q", "lang", "crop", "object", "category", "price_min", "price_max", "moq_max", "label", "region",
                  "ship_within", "k", "page", "group_by_factory", "include_counterfeits", "brand",
                  "brand_product", "ocr", "mode", "image_base64", "image_url", "photo_id")
 #: Parameters that narrow a listing of dupes (no query, no photo).
@@ -50,6 +51,7 @@ class SearchParams:
     q: str | None = None
     lang: str = "en"
     crop: tuple[int, int, int, int] | None = None
+    object: int | None = None                 # index into the response's ``objects``
     category: str | None = None
     price_min: float | None = None
     price_max: float | None = None
@@ -82,8 +84,8 @@ class SearchParams:
                        ship_within_max=self.ship_within)
 
     def to_request(self, image: Any = None) -> SearchRequest:
-        return SearchRequest(text=self.q, image=image, crop=self.crop, filters=self.filters(), k=self.k,
-                             offset=self.offset, mode=self.mode, ocr=self.ocr,  # type: ignore[arg-type]
+        return SearchRequest(text=self.q, image=image, crop=self.crop, object=self.object, filters=self.filters(),
+                             k=self.k, offset=self.offset, mode=self.mode, ocr=self.ocr,  # type: ignore[arg-type]
                              group_by_factory=self.group_by_factory,
                              include_counterfeits=self.include_counterfeits,
                              brand=self.brand, brand_product=self.brand_product)
@@ -100,7 +102,8 @@ class SearchParams:
         p = replace(self, **changes) if changes else self
         default = SearchParams()
         args: list[tuple[str, str]] = []
-        for name in ("q", "lang", "crop", "category", "price_min", "price_max", "moq_max", "labels", "region",
+        for name in ("q", "lang", "crop", "object", "category", "price_min", "price_max", "moq_max", "labels",
+                     "region",
                      "ship_within", "k", "page", "group_by_factory", "include_counterfeits", "brand",
                      "brand_product", "ocr", "mode"):
             v = getattr(p, name)
@@ -277,6 +280,8 @@ def parse_search(raw: Raw, *, allowed: Iterable[str] = SEARCH_FIELDS, defaults: 
         out["lang"] = to_lang("lang", v)
     if (v := get("crop")) is not None:
         out["crop"] = to_crop("crop", v)
+    if (v := get("object")) is not None:
+        out["object"] = to_int("object", v, 0, MAX_OBJECTS - 1)
     for name in ("category", "region", "brand", "brand_product"):
         if (v := get(name)) is not None:
             out[name] = to_str(name, v)
@@ -314,6 +319,8 @@ def parse_search(raw: Raw, *, allowed: Iterable[str] = SEARCH_FIELDS, defaults: 
         raise _bad("price_min", "is above price_max")
     if p.offset >= MAX_RESULTS_DEPTH:
         raise _bad("page", f"pages stop at result {MAX_RESULTS_DEPTH}")
+    if p.object is not None and p.crop is not None:
+        raise _bad("object", "give either crop or object, not both")
     if sum(1 for x in (p.image_base64, p.image_url, p.photo_id) if x) > 1:
         raise ApiError(400, "too_many_photos", "give one photo: image_base64, image_url or photo_id", "image_url")
     if require_query and not p.q and not p.has_photo_source():

@@ -186,6 +186,8 @@ def warm(eng: SearchEngine) -> list[str]:
     analyzers, the generation's anchor and listing caches, the ONNX sessions' first-run
     allocations) are built. A text model failure is fatal (raised); an image model or OCR
     failure is returned as a problem (text search still works)."""
+    from PIL import Image
+
     from search.engine import SearchRequest
     t0 = time.perf_counter()
     eng.view()
@@ -205,8 +207,11 @@ def warm(eng: SearchEngine) -> list[str]:
         except EmbedderError as e:
             problems.append(f"OCR cannot be used: {e}")
     if eng.image is not None and not problems:
-        for _ in range(2):      # the second run settles the ONNX sessions' allocations
-            eng.search(SearchRequest(image=photo, k=10))
+        # Both orientations: the OCR detector's first run at a new input shape allocates
+        # (a phone photo held upright, and one held sideways: 600x800 and 800x600 copies).
+        for im in (photo, photo.transpose(Image.Transpose.ROTATE_90)):
+            for _ in range(2):      # the second run settles the ONNX sessions' allocations
+                eng.search(SearchRequest(image=im, k=10))
     log.info("search engine warm in %.1f s", time.perf_counter() - t0)
     return problems
 
@@ -318,7 +323,8 @@ def run_search(p: SearchParams, image: Any = None, ocr_text: str | None = None) 
         try:
             return eng.search(dataclasses.replace(p.to_request(image), ocr_text=ocr_text))
         except QueryError as e:
-            raise ApiError(400, "bad_query", str(e), "crop" if "crop" in str(e) else "q") from None
+            field = "object" if str(e).startswith("object") else "crop" if "crop" in str(e) else "q"
+            raise ApiError(400, "bad_query", str(e), field) from None
     return guarded(go)
 
 
@@ -365,9 +371,22 @@ def search_json(resp: SearchResponse, p: SearchParams) -> dict[str, Any]:
     for bp in [u.get("brand_product"), *u.get("alternatives", []), *u.get("looks_like", [])]:
         if bp:
             bp["image_urls"] = image_urls(bp.get("images"))
+    u["objects"] = objects_json(resp, p.lang)
     data["page"], data["k"] = p.page, p.k
     data["query"] = p.echo()
     return data
+
+
+def objects_json(resp: SearchResponse, lang: str) -> list[dict[str, Any]]:
+    """The distinct products found on the photo (``search.objects``), each with what it
+    looks like and whether its box is the one searched; [] for one product or none."""
+    out = []
+    for o in resp.understood.objects:
+        bp = resp.brand_products.get(o.brand_product) if o.brand_product else None
+        out.append({"box": list(o.box),
+                    "brand_product": {"id": bp.id, "name": pick_title(bp.titles, lang)} if bp else None,
+                    "category": o.category, "confidence": o.confidence, "area": o.area, "searched": o.searched})
+    return out
 
 
 def listing(product_id: str) -> models.Listing:

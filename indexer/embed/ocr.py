@@ -27,10 +27,12 @@ Point = tuple[float, float]
 #: but its detector (limit type "min", 736) then enlarges the *short* side to 736 and its
 #: letterbox pads wide images to 1:4, so a 2000x3 strip reached the detector as 20000x5000
 #: and took 6.4 GB. The detector's cost grows faster than its area (CPU seconds for a
-#: square copy on 2 cores: 736 px 0.47, 1024 1.1, 1280 2.5, 1600 4.7, 2000 7.1); at 1280
-#: (Lanczos) a 4000x3000 photo keeps all its lines, text 30 px high (0.75 % of the width)
-#: included, and PaddleOCR's own default is 960.
-MAX_SIDE = 1280
+#: square copy on 2 cores: 736 px 0.47, 1024 1.1, 1280 2.5, 1600 4.7, 2000 7.1; for a
+#: phone photo's 4:3 copy, median detector ms: 960 px 251, 864 191, 800 176). Sweeps of
+#: words printed 20-140 px high on a 4000x3000 photo: 1280 reads from 20 px, 960 and 800
+#: alike from 32-40 px (under 1 % of the width; a brand name on a product filling a
+#: quarter of the frame is 50-250 px), 736 from 50 px. So 800: what 960 reads, 30 % sooner.
+MAX_SIDE = 800
 #: Small photos are enlarged until their short side is this (RapidOCR's own detector
 #: default, kept: PP-OCR finds small text better on an enlarged copy), within MAX_SIDE.
 DET_SIDE = 736
@@ -39,10 +41,14 @@ DET_SIDE = 736
 #: ratio beyond MAX_ASPECT (a strip, or a crop of one).
 MIN_SIDE = 16
 MAX_ASPECT = 12.0
-#: Lines recognised per image, the tallest kept (a brand name is the largest text on a
-#: package). Recognition costs per line: a page of 280 lines took 39 s, 7 s with 32 kept
-#: (2 busy cores).
-MAX_LINES = 32
+#: Lines recognised per image: the tallest, and only those at least MIN_REL_HEIGHT of the
+#: tallest one's height. Recognition costs per line and grows with its length (a page of
+#: 280 lines took 39 s, 7 s with 32 kept; a package with a brand name, a product line and
+#: ten lines of ingredients 1.8 s to recognise all 13): the words that name a product are
+#: the large ones (brand, line, kind), the small print (ingredients, addresses) adds
+#: little a search can use and most of the time.
+MAX_LINES = 16
+MIN_REL_HEIGHT = 0.3
 
 
 def ocr_size(size: tuple[int, int]) -> tuple[int, int] | None:
@@ -57,14 +63,18 @@ def ocr_size(size: tuple[int, int]) -> tuple[int, int] | None:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def tallest(boxes: Any, k: int = MAX_LINES) -> list[Any]:
-    """The ``k`` tallest of the detector's boxes (4 corner points each, clockwise from
-    top-left), in their original order."""
+def tallest(boxes: Any, k: int = MAX_LINES, rel: float = MIN_REL_HEIGHT) -> list[Any]:
+    """The at most ``k`` tallest of the detector's boxes (4 corner points each, clockwise
+    from top-left) that are at least ``rel`` times the tallest one's height, in their
+    original order."""
     boxes = list(boxes)
-    if len(boxes) <= k:
+    if not boxes:
         return boxes
     heights = [max(_dist(b[0], b[3]), _dist(b[1], b[2])) for b in boxes]
-    keep = sorted(sorted(range(len(boxes)), key=lambda i: -heights[i])[:k])
+    floor = rel * max(heights)
+    keep = sorted(i for i in range(len(boxes)) if heights[i] >= floor)
+    if len(keep) > k:
+        keep = sorted(sorted(keep, key=lambda i: -heights[i])[:k])
     return [boxes[i] for i in keep]
 
 
@@ -131,7 +141,7 @@ def _sessions_without_spinning():
 
 
 def _limit_lines(engine: Any) -> None:
-    """Recognise only the ``MAX_LINES`` tallest detected lines: RapidOCR (1.4) has no
+    """Recognise only the prominent detected lines (``tallest``): RapidOCR (1.4) has no
     option for it, so its detection step (``auto_text_det``) is wrapped on this engine;
     a version without that step keeps every line."""
     detect = getattr(engine, "auto_text_det", None)

@@ -155,6 +155,38 @@ def test_photo_upload_crop_and_share_link(server, page, tmp_path):
     shot(page, "06b-photo-search-desktop", full=False)
 
 
+def test_photo_with_two_products_shows_chips_and_a_chip_searches_its_product(server, page, tmp_path):
+    from tests.test_objects import two_products
+    photo = tmp_path / "two-products.jpg"
+    two_products((800, 400), left=(40, 80, 240, 240), right=(480, 60, 280, 280)).save(photo, "JPEG", quality=92)
+    page.goto(server + "/?lang=en")
+    page.set_input_files("#photo-input", str(photo))          # auto-submits
+    page.wait_for_url("**/s/*")
+    chips = page.locator("#objects .chip")
+    assert chips.count() == 2
+    # The larger product (the toothbrush) is searched by default, its chip marked.
+    assert "Sonicare" in page.locator("#understood-brand-product").inner_text()
+    assert chips.nth(1).get_attribute("aria-current") == "true"
+    assert "lululemon" in chips.nth(0).inner_text()
+    # Phone: the chips sit under the thumbnail and the first result is on the first screen.
+    assert page.locator("#photo-box").get_attribute("open") is None
+    assert chips.first.bounding_box()["y"] < PHONE["height"]
+    assert page.locator("article.card").first.bounding_box()["y"] < PHONE["height"]
+    shot(page, "10-photo-objects-phone", full=False)
+    # Tapping the other chip searches that product on the same kept photo.
+    chips.nth(0).click()
+    page.wait_for_url("**object=0*")
+    assert "/s/" in page.url
+    assert "Align" in page.locator("#understood-brand-product").inner_text()
+    assert page.locator("#objects .chip").nth(0).get_attribute("aria-current") == "true"
+    assert page.locator("article.card").first.bounding_box()["y"] < PHONE["height"]
+    shot(page, "11-photo-object-chip-searched-phone", full=False)
+    # Opened, the photo shows the products outlined and numbered like their chips.
+    page.click("#photo-box summary")
+    assert page.locator("#crop-wrap .object-box").count() == 2
+    shot(page, "12-photo-objects-outlined-phone", full=False)
+
+
 def test_share_card_opens_as_png(server, page):
     page.goto(server + "/search?q=lululemon+leggings")
     # Links are root-relative unless a public URL is configured: resolve as the browser does.

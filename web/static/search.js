@@ -116,6 +116,32 @@
       cropInput.value = [X, Y, Wd, Hd].join(",");
     });
     cropInput.addEventListener("change", fromField);
+
+    // The products found on the photo, outlined and numbered as their chips are.
+    var chips = document.querySelectorAll("#objects .chip[data-box]");
+    var drawObjects = function () {
+      if (!img.naturalWidth || !img.clientWidth) return;
+      Array.prototype.forEach.call(wrap.querySelectorAll(".object-box"), function (el) { el.remove(); });
+      var s = scale();
+      Array.prototype.forEach.call(chips, function (chip) {
+        var m = /^(\d+),(\d+),(\d+),(\d+)$/.exec(chip.getAttribute("data-box") || "");
+        if (!m) return;
+        var el = document.createElement("div");
+        el.className = "object-box" + (chip.classList.contains("on") ? " on" : "");
+        el.style.left = (+m[1] / s) + "px"; el.style.top = (+m[2] / s) + "px";
+        el.style.width = (+m[3] / s) + "px"; el.style.height = (+m[4] / s) + "px";
+        var n = document.createElement("span");
+        n.className = "n";
+        n.textContent = chip.getAttribute("data-n") || "";
+        el.appendChild(n);
+        wrap.appendChild(el);
+      });
+    };
+    if (chips.length) {
+      if (img.complete) drawObjects(); else img.addEventListener("load", drawObjects);
+      if (photoBox) photoBox.addEventListener("toggle", drawObjects);
+      window.addEventListener("resize", drawObjects);
+    }
   }
 
   // The share link: without a configured public URL the server gives a root-relative
