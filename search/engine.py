@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -216,7 +217,7 @@ class SearchEngine:
             raise QueryError("give a text query or a photo")
         view = self.view()
         whole = self._read_whole(req, timings)
-        req, objects = self._objects(view, req, timings)
+        req, objects, ivec = self._objects(view, req, timings)
         u = Understanding(text=text or None, objects=objects)
         image = _crop(req.image, req.crop) if req.image is not None else None
         reading = (self._start_reading(image, req, u, timings) if whole is None and image is not None and req.ocr
@@ -224,9 +225,8 @@ class SearchEngine:
 
         t = time.perf_counter()
         qvec = self.text.embed(text, query=True) if text and req.mode != "bm25" else None
-        chosen = next((o for o in objects if o.searched), None)
-        ivec = (chosen.vector if chosen is not None and chosen.vector is not None
-                else self.image.embed(image, query=True) if image is not None and self.image is not None else None)
+        if ivec is None and image is not None and self.image is not None:
+            ivec = self.image.embed(image, query=True)
         if reading is not None:
             reading.result()
         if whole is not None:
@@ -369,30 +369,45 @@ class SearchEngine:
         return res
 
     def _objects(self, view: CatalogView, req: SearchRequest,
-                 timings: dict[str, float]) -> tuple[SearchRequest, list[DetectedObject]]:
+                 timings: dict[str, float]) -> tuple[SearchRequest, list[DetectedObject], np.ndarray | None]:
         """The distinct products on the photo (``search.objects``) and the request with the
         box searched: ``req.object``'s, else the most prominent one's when there are two or
         more; one product (or none) is searched on the whole photo. A crop is the user's
         choice: nothing is detected. The square around the chosen box becomes the request's
-        crop, so the text read on the whole photo (``ocr_text``) is not used for it."""
+        crop, so the text read on the whole photo (``ocr_text``) is not used for it. The
+        third value: the image query vector of what is searched, when already embedded."""
         if req.image is None or self.image is None or req.crop is not None:
             if req.object is not None:
                 raise QueryError("object: give either crop or object, and a photo"
                                  if req.crop is not None or req.image is None else
                                  "object: no image model to find objects with")
-            return req, []
+            return req, [], None
         t = time.perf_counter()
-        found = detect(req.image, lambda crops: self.image.embed_batch(crops, query=True),
-                       lambda vec: view.nearest_brand_products("image", vec, k=1), view.brand_products,
-                       source_size(req.image))
+        whole: list[np.ndarray] = []
+
+        def embed(crops: list[Any]) -> np.ndarray:
+            # the whole photo in the same batch: it decides whether a part is searched
+            vecs = self.image.embed_batch([req.image, *crops], query=True)
+            whole.append(vecs[0])
+            return vecs[1:]
+        nearest = partial(view.nearest_brand_products, "image", k=1)
+        found = detect(req.image, embed, nearest, view.brand_products, source_size(req.image))
         timings["objects"] = time.perf_counter() - t
         if req.object is not None and not 0 <= req.object < len(found):
             raise QueryError(f"object: {req.object} is not one of the {len(found)} objects found on the photo"
                              if found else f"object: {req.object}: no separate objects were found on the photo")
         chosen = req.object if req.object is not None else prominent(found)
         if chosen is None:
-            return req, found
-        return replace(req, crop=search_box(found[chosen].box, source_size(req.image))), searched(found, chosen)
+            return req, found, None
+        if req.object is None and whole:
+            # One product filling the photo is split into parts too (a cropped picture, a
+            # long product); the photo matches a brand product at least as well as any of
+            # its parts then, and is searched whole (the parts stay offered).
+            best = nearest(whole[0])
+            if best and best[0][1] >= max(o.confidence for o in found):
+                return req, found, whole[0]
+        return (replace(req, crop=search_box(found[chosen].box, source_size(req.image))), searched(found, chosen),
+                found[chosen].vector)
 
     def _query_lists(self, view: CatalogView, req: SearchRequest, u: Understanding, f: Filters,
                      qvec: np.ndarray | None, ivec: np.ndarray | None, n: int) -> dict[str, list[Hit]]:

@@ -271,3 +271,32 @@ def test_the_whole_photo_is_read_once_and_each_object_gets_its_own_lines(engine,
     monkeypatch.setattr(engine, "ocr", LinesOcr(fail=True))
     failed = engine.search(SearchRequest(image=two_products(), k=5)).understood
     assert failed.ocr_text is None and "searched without it" in failed.ocr_error
+
+
+def test_a_photo_matching_better_whole_than_in_parts_is_searched_whole(engine, monkeypatch):
+    import search.engine as E
+    photo = canvas((200, 200), (20, 20, 20))
+    calls = []
+
+    def fake_detect(confidence):
+        def detect(image, embed, nearest, bps, source):
+            vecs = embed([image.crop((0, 0, 100, 200)), image.crop((100, 0, 200, 200))])
+            calls.append(len(vecs))
+            return [O.DetectedObject((0, 0, 100, 200), "bp-align", "Align", "leggings", confidence, 0.5, vector=vecs[0]),
+                    O.DetectedObject((100, 0, 100, 200), "bp-align", "Align", "leggings", confidence, 0.5,
+                                     vector=vecs[1])]
+        return detect
+    # The dark photo is the Align picture: whole, it matches better than parts claimed at 0.5.
+    monkeypatch.setattr(E, "detect", fake_detect(0.5))
+    resp = engine.search(SearchRequest(image=photo, k=5))
+    assert calls == [2] and len(resp.understood.objects) == 2
+    assert not any(o.searched for o in resp.understood.objects)
+    assert resp.understood.brand_product.id == "bp-align"
+    # Parts that match better than the whole photo are what it holds: the prominent one is searched.
+    monkeypatch.setattr(E, "detect", fake_detect(1.0))
+    resp = engine.search(SearchRequest(image=photo, k=5))
+    assert [o.searched for o in resp.understood.objects] == [True, False]
+    # An object asked for is searched whatever the whole photo matches.
+    monkeypatch.setattr(E, "detect", fake_detect(0.5))
+    assert [o.searched for o in engine.search(SearchRequest(image=photo, object=1, k=5)).understood.objects] \
+        == [False, True]
