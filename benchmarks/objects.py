@@ -242,7 +242,7 @@ def run_composites(client, items: list[Composite], search: bool, ocr: bool) -> l
 
 def run_single(client, ocr: bool, limit: int | None) -> dict[str, Any]:
     qs = [q for q in photo_queries(ROOT / "seeds") if q.variant != "pair"][:limit]
-    with_ok = without_ok = changed = 0
+    with_ok = without_ok = changed = split = 0
     for i, q in enumerate(qs, 1):
         jpeg = q.jpeg()
         w, h = Image.open(io.BytesIO(jpeg)).size
@@ -251,9 +251,11 @@ def run_single(client, ocr: bool, limit: int | None) -> dict[str, Any]:
         with_ok += _understood(a) in q.brand_products
         without_ok += _understood(b) in q.brand_products
         changed += bool(a["understood"].get("objects"))
+        split += any(o.get("searched") for o in a["understood"].get("objects") or [])
         if i % 50 == 0:
             print(f"  single: {i}/{len(qs)}", file=sys.stderr)
-    return {"n": len(qs), "with": with_ok / len(qs), "without": without_ok / len(qs), "changed": changed}
+    return {"n": len(qs), "with": with_ok / len(qs), "without": without_ok / len(qs), "changed": changed,
+            "split": split}
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -336,7 +338,8 @@ def main(argv: list[str] | None = None) -> None:
     if single:
         print(f"\nsingle-product photos ({single['n']}, dupe_photos variants but pair): brand product understood "
               f"{single['with']:.3f} with detection, {single['without']:.3f} without; "
-              f"objects found on {single['changed']} of them (a part searched instead of the whole photo)")
+              f"objects offered on {single['changed']} of them, a part searched instead of the whole photo on "
+              f"{single['split']}")
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "single": single}, indent=1), encoding="utf-8")
 
