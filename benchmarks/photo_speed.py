@@ -27,6 +27,7 @@ from pathlib import Path
 from PIL import Image
 
 from benchmarks.dupe_photos import photo_queries
+from benchmarks.speed import pct
 from benchmarks.warm import serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,11 +57,6 @@ def post(port: int, body: dict) -> tuple[float, dict]:
     with urllib.request.urlopen(req, timeout=120) as r:
         data = json.loads(r.read())
     return time.perf_counter() - t0, data
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def main() -> None:

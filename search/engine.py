@@ -301,8 +301,7 @@ class SearchEngine:
         try:
             lines = whole.result()
         except EmbedderError as e:
-            log.warning("OCR failed, searching without the text on the photo: %s", e)
-            u.ocr_error = "the text on the photo could not be read: searched without it"
+            _ocr_failed(u, e)
             return
         keep = [ln for ln in lines if ln.score >= getattr(self.ocr, "min_score", 0.5)]
         if req.crop is not None:
@@ -344,8 +343,7 @@ class SearchEngine:
         try:
             u.ocr_text = self.ocr.read_text(image) or None
         except EmbedderError as e:
-            log.warning("OCR failed, searching without the text on the photo: %s", e)
-            u.ocr_error = "the text on the photo could not be read: searched without it"
+            _ocr_failed(u, e)
         timings["ocr"] = time.perf_counter() - t
 
     def _understand(self, view: CatalogView, req: SearchRequest, u: Understanding, qvec: np.ndarray | None,
@@ -397,8 +395,8 @@ class SearchEngine:
             raise QueryError(f"object: {req.object} is not one of the {len(found)} objects found on the photo"
                              if found else f"object: {req.object}: no separate objects were found on the photo")
         chosen = req.object if req.object is not None else prominent(found)
-        if chosen is None:
-            return req, found, None
+        if chosen is None:      # the whole photo is searched: embedded already if parts were proposed
+            return req, found, whole[0] if whole else None
         if req.object is None and whole:
             # One product filling the photo is split into parts too (a cropped picture, a
             # long product); the photo matches a brand product at least as well as any of
@@ -524,6 +522,12 @@ class SearchEngine:
             while len(view.anchors) > ANCHOR_CACHE:
                 view.anchors.popitem(last=False)
         return result
+
+
+def _ocr_failed(u: Understanding, e: EmbedderError) -> None:
+    """An OCR failure costs the search its OCR evidence only, and the response says so."""
+    log.warning("OCR failed, searching without the text on the photo: %s", e)
+    u.ocr_error = "the text on the photo could not be read: searched without it"
 
 
 def _query_filters(f: Filters, brand: str | None) -> Filters:

@@ -61,7 +61,6 @@ class DetectedObject:
     """One distinct product found on the photo."""
     box: Box                               # x, y, w, h in the pixels of the photo as sent
     brand_product: str | None              # the brand product it looks like (None: none closely)
-    name: str | None                       # that brand product's title (English, else any)
     category: str | None                   # its category (of the nearest brand product)
     confidence: float                      # 0..1: the image similarity to that brand product
     area: float                            # share of the photo's area
@@ -304,10 +303,7 @@ def detect(image: Image.Image, embed: Callable[[list[Image.Image]], np.ndarray],
     for s in sorted(kept, key=lambda s: (s.box[1] // max(1, H // 4), s.box[0])):
         bp = brand_products.get(s.match) if s.match is not None else None
         strong = bp is not None and s.similarity >= MATCH_MIN
-        titles = dict(getattr(bp, "titles", {}) or {}) if bp is not None else {}
-        name = titles.get("en") or next(iter(titles.values()), None) if strong else None
-        out.append(DetectedObject(s.box, bp.id if strong else None, name,
-                                  getattr(bp, "category", None) if bp is not None else None,
+        out.append(DetectedObject(s.box, bp.id if strong else None, bp.category if bp is not None else None,
                                   round(max(0.0, min(1.0, s.similarity)), 3),
                                   round(s.box[2] * s.box[3] / float(W * H), 4), vector=s.vector))
     return out

@@ -145,3 +145,17 @@ def tiny_catalog(folder: Path) -> Path:
     for name, colour in colours.items():
         solid_image(folder / "img" / f"{name}.jpg", colour)
     return folder
+
+
+def indexed_tiny_catalog(root: Path) -> tuple[Path, Path]:
+    """``tiny_catalog`` under ``root``/catalog, indexed with the fake embedders into
+    ``root``/index (store closed): (catalog folder, index folder)."""
+    from indexer.pipeline import Indexer
+    from search.store.embedded import EmbeddedStore
+    cat = tiny_catalog(root / "catalog")
+    store = EmbeddedStore(root / "index")
+    Indexer(store, FakeTextEmbedder(), FakeImageEmbedder()).run(cat)
+    store.close()
+    return cat, root / "index"
+
+

@@ -19,18 +19,14 @@ from indexer.cli import main as dupe
 from indexer.pipeline import Indexer
 from search.store.base import CorruptRecordError, StoreError
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog
+from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, indexed_tiny_catalog, tiny_catalog
 from tests.fault_tools.catalog_gen import make_catalog
 from web import create_app
 
 
 @pytest.fixture
 def built(tmp_path) -> tuple[Path, Path]:
-    cat, index = tiny_catalog(tmp_path / "cat"), tmp_path / "index"
-    store = EmbeddedStore(index)
-    Indexer(store, FakeTextEmbedder(), FakeImageEmbedder()).run(cat)
-    store.close()
-    return cat, index
+    return indexed_tiny_catalog(tmp_path)
 
 
 def client(index: Path, cat: Path, tmp_path: Path):

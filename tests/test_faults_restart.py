@@ -25,9 +25,7 @@ from click.testing import CliRunner
 
 from indexer.cli import main as dupe
 from indexer.embed import registry
-from indexer.pipeline import Indexer
-from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog
+from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, indexed_tiny_catalog
 from tests.es_server import free_port
 from tests.fault_tools.fakes import IMAGE_SPEC
 from tests.fault_tools.procs import ROOT, Child
@@ -53,12 +51,7 @@ def _stable(body: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("restart")
-    cat = tiny_catalog(root / "catalog")
-    store = EmbeddedStore(root / "index")
-    Indexer(store, FakeTextEmbedder(), FakeImageEmbedder()).run(cat)
-    store.close()
-    return cat, root / "index"
+    return indexed_tiny_catalog(tmp_path_factory.mktemp("restart"))
 
 
 def _app(index: Path, cat: Path, tmp_path: Path):

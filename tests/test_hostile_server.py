@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from benchmarks import hostile as h
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog
+from tests.conftest import indexed_tiny_catalog
 
 pytestmark = pytest.mark.slow
 
@@ -43,14 +43,7 @@ QUERIES = ["yoga leggings", "lululemon align", "electric toothbrush", "sonicare"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, Path]:
-    from indexer.pipeline import Indexer
-    from search.store.embedded import EmbeddedStore
-    root = tmp_path_factory.mktemp("hostile")
-    cat = tiny_catalog(root / "catalog")
-    store = EmbeddedStore(root / "index")
-    Indexer(store, FakeTextEmbedder(), FakeImageEmbedder()).run(cat)
-    store.close()
-    return cat, root / "index"
+    return indexed_tiny_catalog(tmp_path_factory.mktemp("hostile"))
 
 
 @pytest.fixture(scope="module")

@@ -123,9 +123,9 @@ def test_distinct_drops_a_box_that_holds_two_others():
 
 
 def test_prominent_is_the_largest_confident_object():
-    objs = [O.DetectedObject((0, 0, 10, 10), "a", "A", "x", 0.9, 0.05),
-            O.DetectedObject((0, 0, 10, 10), "b", "B", "x", 0.6, 0.30),
-            O.DetectedObject((0, 0, 10, 10), "c", "C", "x", 0.9, 0.15)]
+    objs = [O.DetectedObject((0, 0, 10, 10), "a", "x", 0.9, 0.05),
+            O.DetectedObject((0, 0, 10, 10), "b", "x", 0.6, 0.30),
+            O.DetectedObject((0, 0, 10, 10), "c", "x", 0.9, 0.15)]
     assert O.prominent(objs) == 1
     assert O.prominent([]) is None
     marked = O.searched(objs, 2)
@@ -143,11 +143,11 @@ def test_detect_reports_boxes_in_the_pixels_of_the_photo_as_sent():
     def nearest(v):
         return sorted([("bp-dark", float(v[0])), ("bp-light", float(v[1]))], key=lambda x: -x[1])
 
-    bps = {k: type("BP", (), {"id": k, "titles": {"en": k.upper()}, "category": "c"})() for k in truth}
+    bps = {k: type("BP", (), {"id": k, "category": "c"})() for k in truth}
     found = O.detect(im, embed, nearest, bps)
     assert [o.brand_product for o in found] == ["bp-dark", "bp-light"]        # left to right
     for o in found:
-        assert O.iou(o.box, truth[o.brand_product]) >= 0.7 and o.name == o.brand_product.upper()
+        assert O.iou(o.box, truth[o.brand_product]) >= 0.7 and o.category == "c"
     # The same photo decoded at half scale: boxes are still in the pixels as sent.
     half = im.resize((200, 100))
     scaled = O.detect(half, embed, nearest, bps, source=im.size)
@@ -282,8 +282,8 @@ def test_a_photo_matching_better_whole_than_in_parts_is_searched_whole(engine, m
         def detect(image, embed, nearest, bps, source):
             vecs = embed([image.crop((0, 0, 100, 200)), image.crop((100, 0, 200, 200))])
             calls.append(len(vecs))
-            return [O.DetectedObject((0, 0, 100, 200), "bp-align", "Align", "leggings", confidence, 0.5, vector=vecs[0]),
-                    O.DetectedObject((100, 0, 100, 200), "bp-align", "Align", "leggings", confidence, 0.5,
+            return [O.DetectedObject((0, 0, 100, 200), "bp-align", "leggings", confidence, 0.5, vector=vecs[0]),
+                    O.DetectedObject((100, 0, 100, 200), "bp-align", "leggings", confidence, 0.5,
                                      vector=vecs[1])]
         return detect
     # The dark photo is the Align picture: whole, it matches better than parts claimed at 0.5.
@@ -300,3 +300,18 @@ def test_a_photo_matching_better_whole_than_in_parts_is_searched_whole(engine, m
     monkeypatch.setattr(E, "detect", fake_detect(0.5))
     assert [o.searched for o in engine.search(SearchRequest(image=photo, object=1, k=5)).understood.objects] \
         == [False, True]
+
+
+def test_parts_proposed_but_not_kept_cost_no_second_embedding_of_the_photo(engine, monkeypatch):
+    import search.engine as E
+
+    def detect(image, embed, nearest, bps, source):
+        embed([image.crop((0, 0, 100, 200)), image.crop((100, 0, 200, 200))])
+        return []                                         # proposals, none distinct enough to keep
+    monkeypatch.setattr(E, "detect", detect)
+    single: list = []
+    inner = engine.image.embed
+    monkeypatch.setattr(engine.image, "embed", lambda im, query=False: single.append(im) or inner(im, query=query))
+    resp = engine.search(SearchRequest(image=canvas((200, 200), (20, 20, 20)), k=5))
+    assert resp.understood.objects == [] and resp.understood.brand_product.id == "bp-align"
+    assert single == []                                   # the detection batch's whole-photo vector was used
