@@ -297,3 +297,35 @@ def test_an_index_of_schema_version_1_opens_searches_and_takes_more_images(tmp_p
     assert old.knn("image", unit(basis(6, 5)), 1)[0].id == "m1"
     writer.close()
     old.close()
+
+
+def test_a_graph_that_misses_nodes_still_answers_a_selective_filter_exactly(tmp_path, monkeypatch):
+    """HNSW search does not reach every node: asked for all entries it can return fewer. A
+    selective filter whose documents the graph did not return falls back to exact search
+    (it used to return what the graph gave)."""
+    from tests.test_ann import ANN_MIN, N, clustered, exact_many, make_docs, recall
+    vecs = clustered(N)
+    docs = make_docs(vecs)
+    for i, d in enumerate(docs):
+        d.dupe_of = ["bp-few"] if i % 40 == 0 else ["bp-other"]
+    s = EmbeddedStore(tmp_path / "idx", ann_min=ANN_MIN)
+    s.set_models(MODELS, {"text": vecs.shape[1], "image": vecs.shape[1]})
+    s.upsert(docs)
+    s.knn("text", vecs[0], 1)
+    graph = s._view.vectors["text"].ann
+    real_search = graph.search
+
+    class Half:
+        """The graph's answer with every other entry missing."""
+        def __init__(self, found):
+            self.keys = np.asarray(found.keys)[::2]
+
+    monkeypatch.setattr(embedded, "EXACT_SUBSET_MAX", 10)
+    monkeypatch.setattr(graph, "search", lambda q, count: Half(real_search(q, count)), raising=False)
+    f = Filters(dupe_of=("bp-few",))
+    held = {d.id: d.text_vector for d in docs}
+    few = {d.id for d in docs if d.dupe_of == ["bp-few"]}
+    qs = vecs[:5]
+    got = [[h.id for h in s.knn("text", q, 10, f)] for q in qs]
+    assert recall(got, exact_many(held, qs, 10, lambda i: i in few)) == 1.0
+    s.close()

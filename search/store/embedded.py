@@ -1530,10 +1530,14 @@ class EmbeddedStore(Store):
             rowids = _first_seen(np.asarray(found.keys, dtype=np.int64) & ROWID_MASK)
             pos = view.positions(rowids)
             rowids = rowids[(pos >= 0) & allowed[np.maximum(pos, 0)]]
-            if rowids.size >= min(want, m) or count >= vecs.count:
+            if rowids.size >= min(want, m):
                 break
+            # Too few allowed documents found: a graph search does not reach every node (asked
+            # for all 1,600 entries it may return fewer), so a selective filter goes exact.
             if count * 4 >= vecs.count and m <= 8 * EXACT_SUBSET_MAX:
                 return self._exact_sql(conn, vecs.name, view.rowid[np.flatnonzero(allowed)], q, k, vecs.dim)
+            if count >= vecs.count:
+                break
             count = min(vecs.count, count * 4)
         # Re-score the candidates exactly from the float32 vectors (the graph holds int8),
         # each by its best vector.
