@@ -284,7 +284,11 @@ def report(rows: list[dict[str, Any]]) -> list[str]:
               ("test, 4000x3000", lambda r: r["split"] == "test" and r["size"][0] >= 2000),
               ("test, cluttered background", lambda r: r["split"] == "test" and r["background"] == "cluttered"),
               ("test, cut out", lambda r: r["split"] == "test" and r["cutout"]),
-              ("test, whole pictures", lambda r: r["split"] == "test" and not r["cutout"])]
+              ("test, whole pictures (a collage of product photos)", lambda r: r["split"] == "test" and not r["cutout"]),
+              ("test, cut out on a plain or gradient table",
+               lambda r: r["split"] == "test" and r["cutout"] and r["background"] != "cluttered"),
+              ("test, cut out on a cluttered background",
+               lambda r: r["split"] == "test" and r["cutout"] and r["background"] == "cluttered")]
     for name, keep in groups:
         sub = [r for r in rows if keep(r)]
         if not sub:

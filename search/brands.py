@@ -47,6 +47,12 @@ class _Name:
     sound: str            # phonetic key of a Latin name ("" for Chinese ones)
 
 
+def _leading_words(name: str) -> set[str]:
+    """Keys of a Latin name's first words, shorter than the whole ("oralb" of "oral-b io")."""
+    words = NONCJK_WORD.findall(normalise(name))
+    return {"".join(words[:j]) for j in range(1, len(words))}
+
+
 def _key(name: str) -> str:
     n = normalise(name)
     return n.replace(" ", "") if is_cjk(n) else "".join(NONCJK_WORD.findall(n))
@@ -149,8 +155,11 @@ class NameMatcher:
         for a in self._names:
             if is_cjk(a.key) or len(a.key) < 5:
                 continue
+            # The leading words of a longer name ("oral-b" of "oral-b io") name less than
+            # it, not a misspelling of it.
+            heads = _leading_words(a.name)
             for w in candidates:
-                if abs(len(w) - len(a.key)) > 2 or w[0] != a.key[0]:
+                if abs(len(w) - len(a.key)) > 2 or w[0] != a.key[0] or w in heads:
                     continue
                 score = fuzz.ratio(w, a.key) / 100.0
                 if score >= FUZZY_MIN and score > (out[a.owner].confidence if a.owner in out else 0):

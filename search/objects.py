@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from search.understanding import IMAGE_MIN
+
 Box = tuple[int, int, int, int]          # x, y, w, h
 
 WORK_SIDE = 320            # proposals are computed on a copy this long on its long side
@@ -41,7 +43,7 @@ MIN_AREA = 0.008           # a component smaller than this share of the photo is
 MAX_AREA = 0.80            # ... nor one covering (almost) all of it
 BUSY = 0.5                 # a photo this much foreground has a busy background
 BG_DIFF = 20               # colour distance (max over channels) from the background that is foreground
-MATCH_MIN = 0.50           # a crop whose nearest brand product is at least this close is an object
+MATCH_MIN = IMAGE_MIN      # a crop this close to a brand product names it (the photo's rule) and is an object
 CLEAN_MIN = 0.38           # ... or this close for a cleanly separated component
 IOU_MAX = 0.30             # two objects overlap at most this much (intersection over union)
 INSIDE_MAX = 0.60          # ... and the smaller lies at most this much inside the larger

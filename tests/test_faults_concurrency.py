@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from indexer.pipeline import Indexer

@@ -187,6 +187,14 @@ def test_name_matcher_whole_words_fuzzy_and_chinese():
     assert fuzzy[0].brand == "lulu" and fuzzy[0].how == "fuzzy" and fuzzy[0].confidence < 1
 
 
+def test_the_first_words_of_a_longer_name_are_not_a_misspelling_of_it():
+    # "Oral-B" read on a Pro 4 package is not a misspelt "Oral-B iO" (a product's nickname)
+    m = NameMatcher({"io9": ["oral-b io", "io9"], "lulu": ["lululemon"]})
+    assert m.find("Oral-B 3DCLEAN") == []
+    assert m.find("Oral-B iO brush head")[0].brand == "io9"
+    assert m.find("lululemo leggings")[0].brand == "lulu"
+
+
 def test_generic_words_of_one_kind_keep_the_search_in_its_category(u):
     r = u.understand("吸管 保温杯", known_word=known_word)
     assert r.brand is None and r.product is None and r.categories == ("tumbler",)
