@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from indexer.catalog.reader import CatalogError
+from indexer.catalog.records import RecordWarning
 from indexer.embed.base import EmbedderError
 from search.settings import Settings, open_store
 from search.store.base import StoreError
@@ -67,15 +68,41 @@ def index_cmd(catalog_dir: Path, index_dir: str | None, rebuild: bool, rejects_p
     except DOMAIN_ERRORS as e:
         raise click.ClickException(str(e)) from None
 
+    for note in report.read_notes:
+        click.echo(f"note: {note}", err=True)
     rejects_path = rejects_path or (settings.index_dir / "rejects.jsonl")
     write_rejects(report.rejects, rejects_path)
-    for r in report.rejects[:20]:
-        click.echo(f"rejected: {r}", err=True)
-    if len(report.rejects) > 20:
-        click.echo(f"... and {len(report.rejects) - 20} more", err=True)
+    _echo_some("rejected", report.rejects)
     if report.rejects:
         click.echo(f"all rejects: {rejects_path}", err=True)
+    warnings_path = settings.index_dir / "warnings.jsonl"
+    _write_warnings(report.warnings, warnings_path)
+    _echo_some("warning", report.warnings)
+    if report.warnings:
+        click.echo(f"all warnings ({len(report.warnings)}; their records are indexed as given): {warnings_path}",
+                   err=True)
     click.echo(report.summary())
+
+
+def _echo_some(label: str, items: list, shown: int = 20) -> None:
+    """The first ``shown`` rejects or warnings on stderr; the files hold them all."""
+    for item in items[:shown]:
+        click.echo(f"{label}: {item}", err=True)
+    if len(items) > shown:
+        click.echo(f"... and {len(items) - shown} more", err=True)
+
+
+def _write_warnings(warnings: list[RecordWarning], path: Path) -> None:
+    """One JSON object per warning (file, line, id, reason), like ``rejects.jsonl``; no
+    file when there are none (one left by an earlier run is removed: it is out of date)."""
+    if not warnings:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for w in warnings:
+            f.write(json.dumps({"file": w.file, "line": w.line, "id": w.record_id, "reason": w.reason},
+                               ensure_ascii=False) + "\n")
 
 
 def _progress_bar(total_docs: int, total_removed: int):

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.catalog.reader import FILE_KINDS, load_catalog
-from indexer.catalog.records import Reject
+from indexer.catalog.records import RecordWarning, Reject
 from indexer.catalog.stored import StoredRecords
 from indexer.documents import DocPlan, finish_hash, iter_plans
 from indexer.embed.base import Embedder, l2_normalise
@@ -54,6 +54,8 @@ class IndexReport:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
+    warnings: list[RecordWarning] = field(default_factory=list)        # kept records that look mistaken
+    read_notes: list[str] = field(default_factory=list)                 # how catalog files were read (encoding...)
     kept: int = 0                   # rejected records whose last valid version stays indexed
     held_back: int = 0              # records kept because their file has unreadable lines
     unreadable: dict[str, list[int]] = field(default_factory=dict)     # file -> line numbers
@@ -72,6 +74,9 @@ class IndexReport:
                               for name, nos in sorted(self.unreadable.items()))
             more.append(f"unreadable lines ({lines}): {_count(self.held_back, 'indexed record')} missing from "
                         f"{'those files' if len(self.unreadable) > 1 else 'that file'} kept, not removed")
+        if self.warnings:
+            more.append(f"{_count(len(self.warnings), 'warning')} (records indexed as given)")
+        more += self.read_notes
         if self.repaired:
             more.append(f"{_count(self.repaired, 'damaged stored record')} written again")
         if self.rebuilt:
@@ -216,6 +221,8 @@ class Indexer:
         report = IndexReport()
         catalog = load_catalog(root, StoredRecords(previous))
         report.rejects.extend(catalog.rejects)
+        report.warnings.extend(catalog.warnings)
+        report.read_notes.extend(catalog.notes)
         report.kept = sum(r.kept for r in catalog.rejects)
         report.unreadable = catalog.unreadable
 

@@ -1,6 +1,9 @@
 """Pure validation: raw JSON-like dicts -> typed records, or ``InvalidRecord`` with a reason.
 
-No file I/O here (see ``reader``), so every rule is tested directly.
+No file I/O here (see ``reader``), so every rule is tested directly. A record that is
+valid but looks mistaken (price tiers below the MOQ, a price rising with the quantity)
+is kept, and each such finding is passed to the caller's ``warn`` (the reader reports
+them with file and line, next to the rejects).
 """
 from __future__ import annotations
 
@@ -8,21 +11,30 @@ import datetime as dt
 import math
 import posixpath
 import re
+from collections.abc import Callable
 from typing import Any
 
+from indexer.catalog.currencies import currency_problem
 from indexer.catalog.records import (
     ENDORSEMENT_TYPES, Brand, BrandProduct, Endorsement, Factory, PriceTier, Product,
 )
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_PRICE = 1e9
 MAX_QTY = 10**9
 
 
 class InvalidRecord(ValueError):
     """A catalog record breaks a rule; the message says which, for the rejects file."""
+
+
+#: Receives what looks mistaken in a record that is still valid (one message each).
+Warn = Callable[[str], None]
+
+
+def _ignore(message: str) -> None:
+    """The ``warn`` of callers that only want the record (re-reading a stored version)."""
 
 
 def _require(obj: dict[str, Any], key: str) -> Any:
@@ -130,10 +142,12 @@ def _int(obj: dict[str, Any], key: str, *, required: bool = True, minimum: int =
 
 
 def _currency(obj: dict[str, Any], key: str = "currency") -> str:
+    """An ISO 4217 code of a currency in circulation (``currencies.CODES``), any case."""
     v = _str(obj, key)
     assert v is not None
-    if not _CURRENCY.match(v.upper()):
-        raise InvalidRecord(f"field '{key}' must be an ISO 4217 code like CNY or USD, got {v!r}")
+    problem = currency_problem(v.upper())
+    if problem:
+        raise InvalidRecord(f"field '{key}': {problem}")
     return v.upper()
 
 
@@ -235,7 +249,9 @@ def parse_factory(obj: Any) -> Factory:
                    returns=_str(obj, "returns", required=False), endorsements=tuple(endorsements))
 
 
-def parse_price_tiers(raw: Any) -> tuple[PriceTier, ...]:
+def parse_price_tiers(raw: Any, warn: Warn = _ignore) -> tuple[PriceTier, ...]:
+    """The tiers sorted by ``min_qty``. Tiers listed out of order, or a price that rises
+    with the quantity, are warnings: the tiers are usable, but probably mistyped."""
     if not isinstance(raw, list) or not raw:
         raise InvalidRecord("field 'price_tiers' must be a non-empty list of {min_qty, price}")
     tiers = []
@@ -246,13 +262,40 @@ def parse_price_tiers(raw: Any) -> tuple[PriceTier, ...]:
             tiers.append(PriceTier(min_qty=_int(t, "min_qty", minimum=1) or 1, price=_number(t, "price")))
         except InvalidRecord as err:
             raise InvalidRecord(f"price_tiers[{i}]: {err}") from None
+    given = [t.min_qty for t in tiers]
     tiers.sort(key=lambda t: t.min_qty)
     if len({t.min_qty for t in tiers}) != len(tiers):
         raise InvalidRecord("price_tiers has two tiers with the same min_qty")
+    if given != [t.min_qty for t in tiers]:
+        warn(f"price_tiers are not in ascending min_qty order ({', '.join(map(str, given))}): read sorted")
+    for lower, higher in zip(tiers, tiers[1:]):
+        if higher.price > lower.price:
+            warn(f"price_tiers: the price rises with the quantity ({lower.price:g} from {_pieces(lower.min_qty)}, "
+                 f"{higher.price:g} from {higher.min_qty})")
+            break
     return tuple(tiers)
 
 
-def parse_product(obj: Any) -> Product:
+def _pieces(n: int) -> str:
+    return f"{n} piece{'' if n == 1 else 's'}"
+
+
+def _check_moq(moq: int, tiers: tuple[PriceTier, ...], warn: Warn) -> None:
+    """The MOQ must have a price: below the first tier it has none (a reject). Above it,
+    the tiers under the MOQ cannot be ordered (a warning: every orderable quantity has a
+    price, but one of the two was probably mistyped)."""
+    first = tiers[0].min_qty
+    if moq < first:
+        raise InvalidRecord(f"moq {moq} is below the first price tier ({_pieces(first)}): orders of {moq} to "
+                            f"{_pieces(first - 1)} have no price (start the first tier at the moq, or raise the moq)")
+    below = [str(t.min_qty) for t in tiers if t.min_qty < moq]
+    if below:
+        listed = below[0] if len(below) == 1 else f"{', '.join(below[:-1])} and {below[-1]}"
+        warn(f"moq {moq} is above the first price tier ({_pieces(first)}): the tier{'s' if len(below) > 1 else ''} "
+             f"from {listed} pieces cannot be ordered")
+
+
+def parse_product(obj: Any, warn: Warn = _ignore) -> Product:
     obj = _check_keys(obj, PRODUCT_FIELDS)
     attrs = obj.get("attributes") or {}
     if not isinstance(attrs, dict):
@@ -264,8 +307,15 @@ def parse_product(obj: Any) -> Product:
         attributes[str(k)] = str(v)
     moq = _int(obj, "moq", minimum=1)
     assert moq is not None
-    return Product(id=_id(obj), factory=_id(obj, "factory"), titles=_lang_map(obj, "titles"),
-                   category=_str(obj, "category") or "", price_tiers=parse_price_tiers(obj.get("price_tiers")),
-                   currency=_currency(obj), moq=moq,
-                   description=_str(obj, "description", required=False, max_len=20000) or "",
-                   attributes=attributes, images=_images(obj), dupe_of=_str_list(obj, "dupe_of"))
+    rid, factory, titles = _id(obj), _id(obj, "factory"), _lang_map(obj, "titles")
+    category = _str(obj, "category") or ""
+    found: list[str] = []           # told only once the whole record is valid
+    tiers = parse_price_tiers(obj.get("price_tiers"), found.append)
+    _check_moq(moq, tiers, found.append)
+    product = Product(id=rid, factory=factory, titles=titles, category=category, price_tiers=tiers,
+                      currency=_currency(obj), moq=moq,
+                      description=_str(obj, "description", required=False, max_len=20000) or "",
+                      attributes=attributes, images=_images(obj), dupe_of=_str_list(obj, "dupe_of"))
+    for message in found:
+        warn(message)
+    return product

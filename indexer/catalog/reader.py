@@ -1,14 +1,14 @@
 """Reads a catalog folder into a ``Catalog``: every bad record becomes a ``Reject``
-(file, line, reason) and the rest is kept.
+(file, line, reason), a kept record that looks mistaken a ``RecordWarning``, and the rest
+is kept.
 
 Folder layout: ``brands.jsonl``, ``brand_products.jsonl``, ``factories.jsonl`` and
-``products.jsonl`` and/or ``products.csv``. Files are read as bytes and decoded per line,
-so one line of invalid UTF-8 rejects that line only.
+``products.jsonl`` and/or ``products.csv`` and/or ``products.xlsx`` (``tables``). JSON
+Lines files are read as bytes and decoded per line, so one line of invalid UTF-8 rejects
+that line only; a CSV file's encoding is chosen for the whole file (``tables``).
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -16,11 +16,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from indexer.catalog.parse import (
-    InvalidRecord, is_id, parse_brand, parse_brand_product, parse_factory, parse_product,
+    InvalidRecord, Warn, is_id, parse_brand, parse_brand_product, parse_factory, parse_product,
 )
-from indexer.catalog.records import Catalog, Factory, Reject
+from indexer.catalog.records import Catalog, Factory, RecordWarning, Reject
+from indexer.catalog.tables import ReadInfo, Row, csv_row_to_product, read_csv, read_xlsx
 
-CATALOG_FILES = ("brands.jsonl", "brand_products.jsonl", "factories.jsonl", "products.jsonl", "products.csv")
+__all__ = ["CATALOG_FILES", "FILE_KINDS", "CatalogError", "Previous", "csv_row_to_product",
+           "load_catalog", "read_csv", "read_jsonl", "read_xlsx"]
+
+CATALOG_FILES = ("brands.jsonl", "brand_products.jsonl", "factories.jsonl", "products.jsonl", "products.csv",
+                 "products.xlsx")
 
 
 class CatalogError(Exception):
@@ -42,102 +47,23 @@ def _lines(path: Path) -> Iterator[tuple[int, str | None, str | None]]:
                 yield no, text, None
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+def read_jsonl(path: Path) -> Iterator[Row]:
     for no, text, err in _lines(path):
         if err:
-            yield no, None, err
+            yield Row(no, None, err)
             continue
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as e:
-            yield no, None, f"invalid JSON: {e.msg} (column {e.colno})"
+            yield Row(no, None, f"invalid JSON: {e.msg} (column {e.colno})")
             continue
         except RecursionError:
-            yield no, None, "invalid JSON: nested too deeply"
+            yield Row(no, None, "invalid JSON: nested too deeply")
             continue
         except ValueError as e:                      # e.g. an integer of more than 4300 digits
-            yield no, None, f"invalid JSON: {str(e).split(';')[0][:120]}"
+            yield Row(no, None, f"invalid JSON: {str(e).split(';')[0][:120]}")
             continue
-        yield no, obj, None
-
-
-def _split(cell: str) -> list[str]:
-    return [p.strip() for p in cell.split(";") if p.strip()] if cell else []
-
-
-def csv_row_to_product(row: dict[str, str]) -> dict[str, Any]:
-    """A products.csv row as the JSON shape ``parse_product`` takes.
-
-    Columns: id, factory, title_<lang>..., description, category, attributes (JSON object
-    or ``k=v;k=v``), price_tiers (``min_qty:price;...``), currency, moq, images (``a;b``),
-    dupe_of (``x;y``).
-    """
-    obj: dict[str, Any] = {"titles": {}}
-    for key, value in row.items():
-        if key is None:
-            raise InvalidRecord("row has more cells than the header")
-        value = (value or "").strip()
-        if key.startswith("title_"):
-            obj["titles"][key[len("title_"):]] = value
-        elif key == "attributes":
-            if value.startswith("{"):
-                try:
-                    obj["attributes"] = json.loads(value)
-                except (ValueError, RecursionError):     # JSONDecodeError, too deep, too long
-                    raise InvalidRecord("attributes is not valid JSON") from None
-            else:
-                pairs = [p.split("=", 1) for p in _split(value)]
-                if any(len(p) != 2 for p in pairs):
-                    raise InvalidRecord("attributes must be k=v;k=v or a JSON object")
-                obj["attributes"] = {k.strip(): v.strip() for k, v in pairs}
-        elif key == "price_tiers":
-            tiers = []
-            for part in _split(value):
-                q, _, p = part.partition(":")
-                try:
-                    tiers.append({"min_qty": int(q), "price": float(p)})
-                except ValueError:
-                    raise InvalidRecord(f"price tier {part!r} is not min_qty:price") from None
-            obj["price_tiers"] = tiers
-        elif key == "moq":
-            try:
-                obj["moq"] = int(value) if value else None
-            except ValueError:
-                raise InvalidRecord(f"moq {value!r} is not a whole number") from None
-        elif key in ("images", "dupe_of"):
-            obj[key] = _split(value)
-        elif value:
-            obj[key] = value
-    return obj
-
-
-def read_csv(path: Path) -> Iterator[tuple[int, Any, str | None]]:
-    texts: list[tuple[int, str]] = []
-    bad: list[tuple[int, str]] = []
-    for no, text, err in _lines(path):
-        if err:
-            bad.append((no, err))
-        else:
-            texts.append((no, text or ""))
-    yield from ((no, None, err) for no, err in bad)
-    if not texts:
-        return
-    header_no, header = texts[0]
-    fields = next(csv.reader([header]))
-    for no, text in texts[1:]:
-        try:
-            cells = next(csv.reader(io.StringIO(text)))
-        except csv.Error as e:
-            yield no, None, f"invalid CSV: {e}"
-            continue
-        if len(cells) > len(fields):
-            yield no, None, f"row has {len(cells)} cells, header has {len(fields)}"
-            continue
-        row = dict(zip(fields, cells))
-        try:
-            yield no, csv_row_to_product(row), None
-        except InvalidRecord as e:
-            yield no, {"id": (row.get("id") or "").strip()}, str(e)      # the id, for the reject
+        yield Row(no, obj, None)
 
 
 def _is_text(obj: Any) -> bool:
@@ -153,7 +79,15 @@ def _is_text(obj: Any) -> bool:
 #: The kind of record each catalog file holds (the document kind, but for factories,
 #: which live inside their products' documents).
 FILE_KINDS = {"brands.jsonl": "brand", "brand_products.jsonl": "brand_product", "factories.jsonl": "factory",
-              "products.jsonl": "product", "products.csv": "product"}
+              "products.jsonl": "product", "products.csv": "product", "products.xlsx": "product"}
+
+#: What a file's records are parsed with: the record, and where its warnings go.
+Parse = Callable[[Any, Warn], Any]
+
+
+def _no_warnings(parse: Callable[[Any], Any]) -> Parse:
+    """A ``parse_*`` that has no warnings to give, as a ``Parse``."""
+    return lambda obj, warn: parse(obj)
 
 
 class Previous(Protocol):
@@ -229,33 +163,47 @@ class _Loader:
         return True
 
     # -- files -------------------------------------------------------------------------
-    def collect(self, path: Path, rows: Iterator[tuple[int, Any, str | None]], parse: Callable[[Any], Any]) -> None:
+    def collect(self, path: Path, rows: Iterator[Row], parse: Parse) -> None:
         name, kind = path.name, FILE_KINDS[path.name]
         into, rejects = self.into[kind], self.cat.rejects
-        for no, obj, err in rows:
+        for no, obj, err, swallowed in rows:
             rid = _given_id(obj)
+            found: list[str] = []
             if not err and not _is_text(obj):
                 err = "invalid Unicode: an unpaired surrogate escape (\\ud800-\\udfff)"
             if not err:
                 try:
-                    rec = parse(obj)
+                    rec = parse(obj, found.append)
                 except InvalidRecord as e:
                     err = str(e)
                 else:
                     rid = rec.id
                     if rid in into:
-                        rejects.append(Reject(name, no, f"duplicate id {rid!r} (first definition kept)", rid))
+                        err = f"duplicate id {rid!r} (first definition kept)"
+                        rejects.append(Reject(name, no, _with_swallowed(err, no, swallowed), rid))
+                        self._may_hold_records(name, kind, swallowed)
                         continue
                     err = self.problem(kind, rec)
                     if not err:
                         into[rid] = rec
+                        if swallowed:
+                            found.append(f"{_swallowed(no, swallowed)}: check its quotes")
+                        self.cat.warnings.extend(RecordWarning(name, no, w, rid) for w in found)
                         continue
-            rejects.append(Reject(name, no, err, rid))
+            rejects.append(Reject(name, no, _with_swallowed(err, no, swallowed), rid))
             if rid is not None and is_id(rid):
                 self.rejected[kind].add(rid)
             else:           # no id to go by: the line may hold any record of this file
-                self.cat.unreadable.setdefault(name, []).append(no)
-                self.unreadable.add(kind)
+                self._may_hold_records(name, kind, (no,))
+            # A quote left open: which records the rows it swallowed hold is unknown.
+            self._may_hold_records(name, kind, swallowed)
+
+    def _may_hold_records(self, name: str, kind: str, lines: tuple[int, ...]) -> None:
+        """Lines of ``name`` that could not be read as the records they may hold: records
+        of that file missing from the catalog are kept, not removed."""
+        if lines:
+            self.cat.unreadable.setdefault(name, []).extend(lines)
+            self.unreadable.add(kind)
 
     def finish(self) -> Catalog:
         """Rejected records not in the catalog get their last valid version (factories got
@@ -271,6 +219,18 @@ class _Loader:
         return cat
 
 
+def _with_swallowed(reason: str, no: int, swallowed: tuple[int, ...]) -> str:
+    return f"{reason} ({_swallowed(no, swallowed)})" if swallowed else reason
+
+
+def _swallowed(no: int, lines: tuple[int, ...]) -> str:
+    """What a row that runs over ``lines`` that look like rows of their own probably is."""
+    shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+    return (f"a quote left open? The quoted cell that starts on line {no} runs over "
+            f"line{'s' if len(lines) > 1 else ''} {shown}, which look{'' if len(lines) > 1 else 's'} like rows of "
+            "their own")
+
+
 def load_catalog(folder: Path | str, previous: Previous | None = None) -> Catalog:
     """Read and validate every catalog file in ``folder``. Never raises on bad records.
     With ``previous``, rejected records keep their last valid version (see ``_Loader``)."""
@@ -280,15 +240,25 @@ def load_catalog(folder: Path | str, previous: Previous | None = None) -> Catalo
     if not any((folder / f).exists() for f in CATALOG_FILES):
         raise CatalogError(f"no catalog files in {folder} (expected some of: {', '.join(CATALOG_FILES)})")
     loader = _Loader(previous)
-    steps: list[tuple[str, Callable[[Path], Iterator[tuple[int, Any, str | None]]], Callable[[Any], Any]]] = [
-        ("brands.jsonl", read_jsonl, parse_brand),
-        ("brand_products.jsonl", read_jsonl, parse_brand_product),
-        ("factories.jsonl", read_jsonl, parse_factory),
-        ("products.jsonl", read_jsonl, parse_product),
+    steps: list[tuple[str, Callable[[Path, ReadInfo], Iterator[Row]], Parse]] = [
+        ("brands.jsonl", _jsonl, _no_warnings(parse_brand)),
+        ("brand_products.jsonl", _jsonl, _no_warnings(parse_brand_product)),
+        ("factories.jsonl", _jsonl, _no_warnings(parse_factory)),
+        ("products.jsonl", _jsonl, parse_product),
         ("products.csv", read_csv, parse_product),
+        ("products.xlsx", read_xlsx, parse_product),
     ]
     for name, reader, parse in steps:
         path = folder / name
         if path.exists():
-            loader.collect(path, reader(path), parse)
+            info = ReadInfo()
+            loader.collect(path, reader(path, info), parse)
+            loader.cat.notes.extend(f"{name}: {note}" for note in info.notes)
+            if info.encoding:
+                loader.cat.encodings[name] = info.encoding
     return loader.finish()
+
+
+def _jsonl(path: Path, info: ReadInfo) -> Iterator[Row]:
+    """JSON Lines files are UTF-8 (the JSON standard's encoding): nothing to note."""
+    return read_jsonl(path)
