@@ -341,7 +341,8 @@ def first_product_id(db: Path) -> str:
         (doc,) = con.execute("SELECT id FROM docs WHERE kind = 'product' ORDER BY rowid LIMIT 1").fetchone()
     finally:
         con.close()
-    return doc.split(":", 1)[1]
+    from search.store.schema import record_id
+    return record_id(doc)
 
 
 def product_ids(catalog: Path, n: int = 200) -> list[str]:
@@ -691,7 +692,8 @@ def last_product_of(db: Path, category: str) -> tuple[str, int]:
                                  "ORDER BY rowid DESC LIMIT 1", (category,)).fetchone()
     finally:
         con.close()
-    return doc.split(":", 1)[1], rowid
+    from search.store.schema import record_id
+    return record_id(doc), rowid
 
 
 def prepare_vector(scale: float) -> Callable[[Path, Ctx], dict[str, Any]]:
@@ -728,7 +730,8 @@ def case_vector(c: Ctx) -> dict[str, Any]:
 def prepare_source(db: Path, c: Ctx) -> dict[str, Any]:
     pid = first_product_id(db)
     con = sqlite3.connect(db)
-    con.execute("UPDATE docs SET source = '{\"broken' WHERE id = ?", (f"product:{pid}",))
+    from search.store.schema import doc_id
+    con.execute("UPDATE docs SET source = '{\"broken' WHERE id = ?", (doc_id("product", pid),))
     con.commit()
     con.close()
     return {"product": pid}

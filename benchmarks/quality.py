@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += run_task(name, task, Path(tmp), text_model=args.text_model,
                              image_model="effnet-sscd" if photo else None, limit=args.limit,
                              modes=photo_modes if photo else text_modes)
-    print(f"\n| dataset | retrieval | R@1 | R@10 | MRR@20 | queries | ms/query |\n|---|---|---|---|---|---|---|")
+    print("\n| dataset | retrieval | R@1 | R@10 | MRR@20 | queries | ms/query |\n|---|---|---|---|---|---|---|")
     for task_name, mode, s in rows:
         print(f"| {task_name} | {mode} | {s.r1:.3f} | {s.r10:.3f} | {s.mrr:.3f} | {s.n} | {s.ms:.1f} |")
     return 0

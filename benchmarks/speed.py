@@ -377,8 +377,10 @@ def replicate(w: Work, args: argparse.Namespace) -> dict[str, Any]:
 
 def IndexDocCopy(d: Any, new_id: str) -> Any:
     from dataclasses import replace
+
+    from search.store.schema import record_id
     source = dict(d.source)
-    source["id"] = new_id.split(":", 1)[1]
+    source["id"] = record_id(new_id)
     return replace(d, id=new_id, source=source)
 
 

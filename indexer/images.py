@@ -9,7 +9,8 @@ Everything here turns untrusted input into a plain RGB ``PIL.Image.Image`` or ra
   large JPEGs optionally decoded at a reduced scale (``work_side``, ``source_size``).
 * ``load_local(ref, root)`` -- a catalog path relative to ``root``; no escaping ``root``.
 * ``fetch_url(url)`` -- http(s) bytes from public addresses only (SSRF guard, pinned IP,
-  vetted redirects, content-type and size limits, one deadline for the whole fetch).
+  vetted redirects, content-type and size limits, one deadline for the whole fetch); an
+  image by default, a web page with ``accept="html"`` (``page_url``: a product page).
 * ``load_image_ref(ref, root)`` -- URL or local path, decoded.
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PIXELS",
     "FetchError",
+    "Fetched",
     "ImageError",
     "decode_image",
     "fetch_url",
@@ -353,6 +355,23 @@ def _system_resolver(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
+class Fetched(bytes):
+    """A fetched page's body, with the URL it came from after redirects (``url``: what
+    relative links in it are relative to) and its ``Content-Type`` header (its charset)."""
+
+    url: str = ""
+    content_type: str = ""
+
+
+#: What ``fetch_url`` may fetch: the ``Accept`` header, the content types taken, and the
+#: words of its messages. SVG is no image here (it is a document that can fetch others).
+_KINDS: dict[str, tuple[str, Callable[[str], bool], str, str]] = {
+    "image": ("image/*", lambda t: t.startswith("image/") and t != "image/svg+xml", "an image", "image"),
+    "html": ("text/html,application/xhtml+xml;q=0.9", lambda t: t in ("text/html", "application/xhtml+xml"),
+             "a web page", "page"),
+}
+
+
 class FetchError(ImageError):
     """A URL could not be fetched. ``str()`` tells the whole story, for operators (catalog
     rejects, logs); ``public`` tells it without what the server's resolver answered (the
@@ -516,13 +535,16 @@ def fetch_url(
     resolver: Resolver | None = None,
     is_allowed: Callable[[str], bool] = is_public_address,
     ssl_context: ssl.SSLContext | None = None,
+    accept: str = "image",
 ) -> bytes:
-    """GET an image over http(s) from a public address and return its bytes.
+    """GET an image (``accept="html"``: a web page) over http(s) from a public address and
+    return its bytes (a page's as ``Fetched``: with the final URL and the content type).
 
     Each hop (at most ``MAX_REDIRECTS`` redirects) is resolved, every resolved address
     checked with ``is_allowed`` and the connection made to the checked address, so a DNS
     answer cannot change between check and use. The response must be 200 with an
-    ``image/*`` content type and at most ``max_bytes`` long. ``timeout`` is a deadline for
+    ``image/*`` content type (``text/html`` or ``application/xhtml+xml`` for a page) and at
+    most ``max_bytes`` long. ``timeout`` is a deadline for
     the whole fetch (every hop's resolution, connect, TLS handshake, headers and body),
     however slowly the server sends. ``resolver(host, port) -> [ip, ...]`` and
     ``is_allowed`` are injectable for tests; the defaults are ``socket.getaddrinfo`` and
@@ -531,15 +553,18 @@ def fetch_url(
     resolve = resolver or _system_resolver
     if not isinstance(url, str):
         raise FetchError("URL must be a string")
+    if accept not in _KINDS:
+        raise ValueError(f"accept must be one of {', '.join(_KINDS)}")
     deadline = _Deadline(timeout, url)
     try:
-        return _fetch(url, deadline, max_bytes, resolve, is_allowed, ssl_context)
+        return _fetch(url, deadline, max_bytes, resolve, is_allowed, ssl_context, accept)
     finally:
         deadline.cancel()
 
 
 def _fetch(url: str, deadline: _Deadline, max_bytes: int, resolve: Resolver, is_allowed: Callable[[str], bool],
-           ssl_context: ssl.SSLContext | None) -> bytes:
+           ssl_context: ssl.SSLContext | None, accept: str = "image") -> bytes:
+    accept_header, takes, a_kind, kind = _KINDS[accept]
     current = url
     for hop in range(MAX_REDIRECTS + 1):
         try:
@@ -565,7 +590,7 @@ def _fetch(url: str, deadline: _Deadline, max_bytes: int, resolve: Resolver, is_
             conn = _PinnedHTTPConnection(host, port, ip=ip, deadline=deadline)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            conn.request("GET", target, headers={"User-Agent": USER_AGENT, "Accept": "image/*"})
+            conn.request("GET", target, headers={"User-Agent": USER_AGENT, "Accept": accept_header})
             if conn.sock is not None:
                 conn.sock.settimeout(deadline.left())
             resp = conn.getresponse()
@@ -579,12 +604,13 @@ def _fetch(url: str, deadline: _Deadline, max_bytes: int, resolve: Resolver, is_
                 continue
             if resp.status != 200:
                 raise FetchError(f"HTTP {resp.status} {str(resp.reason)[:60]} fetching {_show(current)}")
-            ctype = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
-            if not ctype.startswith("image/") or ctype == "image/svg+xml":
-                raise FetchError(f"not an image: Content-Type {ctype[:60] or 'missing'!r} from {_show(current)}")
+            header = (resp.getheader("Content-Type") or "")[:200]
+            ctype = header.split(";")[0].strip().lower()
+            if not takes(ctype):
+                raise FetchError(f"not {a_kind}: Content-Type {ctype[:60] or 'missing'!r} from {_show(current)}")
             length = resp.getheader("Content-Length")
             if length is not None and length.strip().isdigit() and int(length) > max_bytes:
-                raise FetchError(f"image too large: {int(length)} bytes (limit {max_bytes})")
+                raise FetchError(f"{kind} too large: {int(length)} bytes (limit {max_bytes})")
             chunks: list[bytes] = []
             total = 0
             while True:
@@ -596,12 +622,16 @@ def _fetch(url: str, deadline: _Deadline, max_bytes: int, resolve: Resolver, is_
                 chunks.append(chunk)
                 total += len(chunk)
                 if total > max_bytes:
-                    raise FetchError(f"image too large: more than {max_bytes} bytes")
+                    raise FetchError(f"{kind} too large: more than {max_bytes} bytes")
             if deadline.expired:
                 raise deadline.timed_out()       # the watchdog's shutdown reads as end of data
             if total == 0:
                 raise FetchError(f"empty response from {_show(current)}")
-            return b"".join(chunks)
+            if accept == "image":
+                return b"".join(chunks)
+            page = Fetched(b"".join(chunks))        # a page is small: the copy costs nothing
+            page.url, page.content_type = current, header
+            return page
         except ImageError:
             raise
         except (OSError, http.client.HTTPException, ValueError) as exc:

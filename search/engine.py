@@ -8,10 +8,15 @@ product's dupes are found from the brand product itself: the products that decla
 (``dupe_of``), the products of factories endorsed for its brand, and the products nearest
 to its own text and image vectors, all within its category. Those anchor lists depend
 only on the brand product and the filters, so they are cached per index generation.
+
+Every page of a query is cut from one result list: retrieved and ranked at fixed depths
+(``RETRIEVE_DEPTH``, ``RESULT_DEPTH``) whatever the page and ``k``, in a total order, so
+``total`` is the same on every page and no listing is on two. ``list_key`` names the list.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import math
 import threading
@@ -19,7 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from typing import Any, Literal
 
@@ -90,6 +95,34 @@ class SearchResponse:
     timings: dict[str, float] = field(default_factory=dict)
     brand_products: Mapping[str, BrandProduct] = field(default_factory=dict)   # what understood names
     fx: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FX_TO_CNY))   # the rates claims used
+    # The result list the page was cut from is a function of these: pages of one query
+    # share them (``list_key``), so a caller can tell when a later page is of another list.
+    list_key: str = ""                                 # the request without its page
+    generation: int = -1                               # the index generation searched
+    day: dt.date | None = None                         # the day the claims were decided for
+
+
+#: Fields of a ``SearchRequest`` that choose a page of the result list, not the list.
+PAGE_FIELDS = frozenset({"k", "offset"})
+KEY_IMAGE_SIDE = 256           # a photo counts in ``list_key`` by its pixels at about this size
+
+
+def list_key(req: SearchRequest) -> str:
+    """A digest of what the result list of ``req`` depends on: every field but the page
+    (``PAGE_FIELDS``), the photo by its pixels. Pages of one query share it."""
+    h = hashlib.blake2b(digest_size=12)
+    for f in fields(req):
+        if f.name in PAGE_FIELDS:
+            continue
+        value = getattr(req, f.name)
+        if f.name == "image" and value is not None:
+            # A reduced copy: hashing every pixel of a phone photo costs tens of ms, this a few.
+            h.update(f"image={value.mode}:{value.size}:".encode())
+            im = value if value.mode in ("L", "RGB", "RGBA") else value.convert("RGB")   # what reduce takes
+            h.update(im.reduce(max(1, -(-max(im.size) // KEY_IMAGE_SIDE))).tobytes())
+        else:
+            h.update(f"{f.name}={value!r}\n".encode())
+    return h.hexdigest()
 
 
 class QueryError(ValueError):
@@ -150,6 +183,12 @@ class _Anchors:
 
 
 ANCHOR_DEPTH = 200            # declared / endorsed products fetched per anchor and field
+# Every page of a query is cut from one result list computed at these depths, whatever
+# the page and k: the z-scores, the relevance gate and the head all depend on how deep
+# the lists go, and depths that grew with the offset gave each page another list (totals
+# 59, 59, 89 on pages 1-3, ids on two pages).
+RETRIEVE_DEPTH = 100          # hits per retrieval list (the depth the ranking was tuned at)
+RESULT_DEPTH = 200            # head of the fused list decoded and ranked: no query has more results
 ANCHOR_CACHE = 256
 LISTING_CACHE = 20_000        # decoded listings kept per index generation
 COUNTS_KEPT_S = 60.0          # word counts in listings reused across generations for this long
@@ -216,6 +255,7 @@ class SearchEngine:
         if not text and req.image is None and not req.brand_product and not req.brand:
             raise QueryError("give a text query or a photo")
         view = self.view()
+        key = list_key(req)                            # of the request as asked (an object's box is added below)
         whole = self._read_whole(req, timings)
         req, objects, ivec = self._objects(view, req, timings)
         u = Understanding(text=text or None, objects=objects)
@@ -239,7 +279,7 @@ class SearchEngine:
         timings["understand"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        n = max(100, 5 * (req.k + req.offset))
+        n = RETRIEVE_DEPTH
         # The query's own lists as before the target was known (a category filter would
         # send its kNN from the graph to an exact scan); the ranking keeps the target's
         # category. The anchor lists are in the category.
@@ -275,7 +315,7 @@ class SearchEngine:
         page = results[req.offset:req.offset + req.k]
         return SearchResponse(u, page, len(results), (time.perf_counter() - t0) * 1000,
                               {k: round(v * 1000, 2) for k, v in timings.items()},
-                              view.brand_products, self.fx)
+                              view.brand_products, self.fx, key, view.generation, today)
 
     def _read_whole(self, req: SearchRequest, timings: dict[str, float]) -> Future[list[Any]] | None:
         """The lines of text on the whole photo (with their boxes), read beside finding its
@@ -446,9 +486,9 @@ class SearchEngine:
                 weights[name] = ANCHOR_WEIGHT
         ranked = {k: [(h.id, h.score) for h in v] for k, v in lists.items()}
         fused = zscore_fusion(ranked, weights) if req.fusion == "zscore" else rrf(ranked, weights)
-        # Only the head of the fused list can reach the page (after the relevance gate,
-        # counterfeits and grouping take their share), so only it is fetched.
-        head = fused[:max(60, 3 * (req.k + req.offset))]
+        # Only the head of the fused list is fetched and ranked (the relevance gate,
+        # counterfeits and grouping take their share of it): the same head for every page.
+        head = fused[:RESULT_DEPTH]
         decoded = self._listings(view, [i for i, _ in head])
         raw = {k: {h.id: h.score for h in v} for k, v in lists.items()}
         qset = set(u.tokens)

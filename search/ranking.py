@@ -111,10 +111,12 @@ def rank(cands: Sequence[Candidate], *, target: BrandProduct | None, brand: str 
             why["claim"] = list(claim.problems)
         results.append(Result(c.id, c.fused, c.listing, claim, why, tier, is_declared))
 
+    # A total order (ties broken by id): equal scores are common (listings sharing a title
+    # and a photo), and pages cut from the list must cut the same list every time.
     if brand is not None:
-        results.sort(key=lambda r: (r.tier, not r.declared, -r.score))
+        results.sort(key=lambda r: (r.tier, not r.declared, -r.score, r.id))
     else:
-        results.sort(key=lambda r: -r.score)
+        results.sort(key=lambda r: (-r.score, r.id))
     return group_by_factory(results) if cfg.group_by_factory else results
 
 

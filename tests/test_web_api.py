@@ -657,6 +657,24 @@ def test_admin_catalog_upload_and_reindex(tmp_path):
     assert c.get("/api/v1/products/p1").get_json()["price_tiers"] == [{"min_qty": 2, "price": 69.0}]
 
 
+def test_admin_upload_of_a_gbk_csv_is_indexed_and_the_encoding_reported(tmp_path):
+    """A merchant's Chinese Excel export (GBK) goes through the admin upload and reindex."""
+    built = build_engine(tmp_path / "own")
+    app = make_app(tmp_path, built, ADMIN_KEYS=f"ops:{hash_key(ADMIN_KEY)}")
+    c = app.test_client()
+    h = {"X-API-Key": ADMIN_KEY}
+    factory = json.loads((built[1] / "factories.jsonl").read_text().splitlines()[0])["id"]
+    csv_text = ("id,factory,title_zh,title_en,category,price_tiers,currency,moq\n"
+                f"gbk-1,{factory},速干瑜伽裤,Quick-dry yoga pants,leggings,2:30;100:22,CNY,2\n")
+    resp = c.put("/api/v1/admin/catalog/products.csv", data=csv_text.encode("gbk"), headers=h)
+    assert resp.status_code == 200, resp.get_json()
+    assert c.post("/api/v1/admin/reindex", headers=h).status_code == 202
+    app.extensions["dupe_reindex"].thread.join(timeout=30)
+    status = c.get("/api/v1/admin/reindex", headers=h).get_json()["reindex"]
+    assert status["state"] == "done" and "products.csv: read as GB18030" in status["summary"], status
+    assert c.get("/api/v1/products/gbk-1").get_json()["titles"]["zh"] == "速干瑜伽裤"
+
+
 def test_reindex_runs_one_at_a_time():
     import threading
     job, gate = ReindexJob(), threading.Event()

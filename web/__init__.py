@@ -57,10 +57,12 @@ DEFAULTS: dict[str, Any] = {
     "URL_TIMEOUT": 5.0,                # seconds for fetching one image_url, all of it
     "URL_BATCH_TIMEOUT": 10.0,         # seconds for all image URLs of one batch
     "URL_BATCH_WORKERS": 4,            # a batch's image URLs fetched at once
+    "PAGE_MAX_BYTES": 4 * MiB,         # one product page fetched for page_url (HTML only)
     "PUBLIC_URL": None,                # https://dupes.example: absolute links; unset: relative links
     "IMAGE_PROXY_RATE_LIMIT_PER_MIN": 600,   # remote catalog images fetched for pages, per address
     "IMAGE_PROXY_CACHE_BYTES": 32 * MiB,     # remote catalog images kept in memory for pages
-    "URL_FETCHER": None,               # callable(url, timeout=, max_bytes=) -> bytes; default fetch_url
+    # callable(url, timeout=, max_bytes=) -> bytes (pages: accept="html" too); default fetch_url
+    "URL_FETCHER": None,
     "BATCH_MAX": 20,                   # items per batch search
     "CATALOG_MAX_BYTES": 64 * MiB,     # one catalog file uploaded by an admin
     "CARD_FONT": None,                 # a TTF/TTC with CJK glyphs; default: searched in system fonts

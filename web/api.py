@@ -1,6 +1,7 @@
 """JSON API v1 (``/api/v1``) for cross-border purchasing agents and their tools.
 
-Search by text and/or photo (multipart ``photo``, ``image_base64`` or ``image_url``),
+Search by text and/or photo (multipart ``photo``, ``image_base64`` or ``image_url``) or by
+a product page (``page_url``: its product's words and image, ``web.page_url``),
 batch search, products, brands, a brand product's dupes, health, the OpenAPI document,
 and admin operations (reindex, catalog upload). Every request is identified (API key or
 anonymous) and rate limited before its view runs (a guess at a key costs a token of the
@@ -21,7 +22,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from indexer.catalog.reader import CATALOG_FILES
 from search.store.base import StoreError
-from web import links, service, work
+from web import links, page_url, service, work
 from web.auth import ANONYMOUS, Identity, identify
 from web.bodylimits import check_json_body, json_limit
 from web.errors import ApiError, public_text
@@ -228,8 +229,10 @@ def _search_request() -> tuple[SearchParams, Any]:
 def search():
     p, upload = _search_request()
     with work.photo_slot(upload is not None or p.has_photo_source()):
-        resp = service.run_search(p, service.photo_for(p, upload))
-    return jsonify(service.search_json(resp, p))
+        page = page_url.prepare(p) if p.page_url else None       # a product page: its words and image
+        resp = (service.run_search(page.params, page.image) if page
+                else service.run_search(p, service.photo_for(p, upload)))
+    return jsonify(page_url.annotate(service.search_json(resp, p), page))
 
 
 @bp.post("/search/batch")
@@ -263,7 +266,9 @@ def search_batch():
             parsed.append(parse_search(json_raw(fields, f"items[{i}]")))
         except Exception as e:          # noqa: BLE001  (becomes this item's error)
             parsed.append(e)
-    fetcher = service.fetch_all(p.image_url for p in parsed if isinstance(p, SearchParams) and p.image_url)
+    pages = page_url.read_all(p.page_url for p in parsed if isinstance(p, SearchParams) and p.page_url)
+    fetcher = service.fetch_all([*(p.image_url for p in parsed if isinstance(p, SearchParams) and p.image_url),
+                                 *pages.image_urls()])
     out = []
     for i, (item, p) in enumerate(zip(items, parsed)):
         ref = item.get("id") if isinstance(item, dict) else None
@@ -272,8 +277,11 @@ def search_batch():
             if isinstance(p, Exception):
                 raise p
             with work.photo_slot(p.has_photo_source()):
-                resp = service.run_search(p, service.photo_for(p, fetcher=fetcher))
-            out.append({"index": i, "id": ref, "status": 200, "result": service.search_json(resp, p)})
+                page = page_url.prepare(p, fetcher, pages) if p.page_url else None
+                resp = (service.run_search(page.params, page.image) if page
+                        else service.run_search(p, service.photo_for(p, fetcher=fetcher)))
+            out.append({"index": i, "id": ref, "status": 200,
+                        "result": page_url.annotate(service.search_json(resp, p), page)})
         except ApiError as e:
             if e.code == "index_unavailable":
                 raise         # the index is down: the whole batch fails the same way
@@ -372,10 +380,11 @@ def admin_catalog(name: str):
     data = request.get_data(cache=False)
     if not data:
         raise ApiError(400, "invalid_parameter", "the body is empty: send the file's contents", "body")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ApiError(422, "not_utf8", f"catalog files must be UTF-8 ({e.reason} at byte {e.start})", "body") from None
+    if name.endswith(".jsonl"):          # JSON Lines are UTF-8; a CSV's encoding is detected, an xlsx is binary
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ApiError(422, "not_utf8", f"{name} must be UTF-8 ({e.reason} at byte {e.start})", "body") from None
     folder = Path(current_app.config["CATALOG_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     # A temporary file of its own for each upload (a shared name let concurrent uploads

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from search.engine import RESULT_DEPTH
 from web.bodylimits import MAX_JSON_TOKENS
+from web.cursor import MAX_TOKEN_CHARS
 from web.params import LABELS, MAX_K, MAX_QUERY_CHARS, MAX_RESULTS_DEPTH, MODES
 
 NULL_STR = {"type": ["string", "null"]}
@@ -35,11 +37,24 @@ COMMON_ERRORS = {
     "429": _error("Rate limit reached", RETRY_AFTER),
     "503": _error("The search index is missing, corrupt or built with other models", RETRY_AFTER),
 }
+CURSOR_ERRORS = {
+    "410": _error("`cursor_expired`: the index changed (or the day turned) since the cursor's first page, "
+                  "so the query's results did too: restart the query without `cursor`"),
+}
+PAGING = (f"Every page of a query is cut from one result list of at most {RESULT_DEPTH} results, in a "
+          "total order (ties broken by id): on one index, `total` is the same on every page and no id is on "
+          "two pages. Follow `next` (pass it as `cursor` with the same other parameters; `k` may change) or "
+          "ask for `page` N. A cursor used with another query is a 400 `cursor_mismatch`; after the index "
+          "changed, a 410 `cursor_expired`: restart the query. Ids are catalog record ids everywhere, as "
+          "`/products/{id}` takes them.")
 PHOTO_ERRORS = {
     "404": _error("`photo_id` unknown or expired"),
-    "413": _error("Body, photo or pixel count too large"),
-    "415": _error("Not a supported image (JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF) or wrong content type"),
-    "422": _error("Corrupt or truncated image, or `image_url` could not be fetched"),
+    "413": _error("Body, photo or pixel count too large, or the `page_url` page (`page_too_large`)"),
+    "415": _error("Not a supported image (JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF) or wrong content type, or "
+                  "the `page_url` page is not HTML (`unsupported_page`)"),
+    "422": _error("Corrupt or truncated image, `image_url` or `page_url` could not be fetched "
+                  "(`image_fetch_failed`, `page_fetch_failed`), or the page describes no product "
+                  "(`no_product_on_page`)"),
 }
 
 # Parameter name -> (schema, description), shared by query parameters and JSON bodies.
@@ -64,7 +79,10 @@ SEARCH_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
                     "Only factories shipping within this many hours"),
     "k": ({"type": "integer", "minimum": 1, "maximum": MAX_K}, "Results per page (default 20)"),
     "page": ({"type": "integer", "minimum": 1, "maximum": MAX_RESULTS_DEPTH},
-             f"Page number, from 1; results stop at {MAX_RESULTS_DEPTH}"),
+             f"Page number, from 1 (results stop at `total`, at most {RESULT_DEPTH}). Not with `cursor`"),
+    "cursor": ({"type": "string", "maxLength": MAX_TOKEN_CHARS, "pattern": "^[A-Za-z0-9_-]+={0,2}$"},
+               ("Opaque: the `next` of the previous page, with the same other parameters (`k` may change). "
+                "Not with `page`")),
     "group_by_factory": ({"type": "boolean"}, "One result per factory, others in `more` (default true)"),
     "include_counterfeits": ({"type": "boolean"},
                              "Include listings using brand trademarks, flagged in `counterfeit` (default false)"),
@@ -76,9 +94,14 @@ SEARCH_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
                   "Photo to fetch (http/https, public addresses only, image content type, size-capped)"),
     "image_base64": ({"type": "string"}, "Photo as base64 (a data: URL prefix is allowed)"),
     "photo_id": ({"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}, "A photo kept by the search page"),
+    "page_url": ({"type": "string", "maxLength": 2048, "examples": ["https://shop.example/products/align-pant"]},
+                 "A brand product's page (http/https, public addresses only, HTML, size-capped): its product's "
+                 "name, brand, price and main image are read from schema.org Product JSON-LD, microdata or "
+                 "Open Graph, and searched by the name with the brand (as `q`) and the image (as a photo); "
+                 "echoed in `understood.page`. Not with `q` or another photo"),
 }
 LISTING = ("lang", "category", "price_min", "price_max", "moq_max", "label", "region", "ship_within", "k", "page",
-           "group_by_factory", "include_counterfeits")
+           "group_by_factory", "include_counterfeits", "cursor")
 
 
 def _query(names: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
@@ -110,7 +133,7 @@ def _multipart_schema() -> dict[str, Any]:
     props: dict[str, Any] = {"photo": {"type": "string", "format": "binary", "contentMediaType": "image/*",
                                        "description": "The photo file"}}
     for n, (schema, desc) in SEARCH_PARAMS.items():
-        if n in ("image_base64", "image_url", "photo_id"):
+        if n in ("image_base64", "image_url", "photo_id", "page_url"):
             continue
         if schema.get("type") in ("integer", "number", "boolean"):
             props[n] = {"type": "string", "description": f"{desc} ({schema['type']})"}
@@ -173,7 +196,8 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id", "title", "label", "factory", "savings", "price_tiers", "moq", "image_urls", "card_url",
                      "counterfeit", "more", "score", "why"],
         "properties": {
-            "id": {"type": "string"}, "title": {"type": "string"}, "titles": STR_MAP, "category": NULL_STR,
+            "id": {"type": "string", "description": "The product's record id, as `/products/{id}` takes it"},
+            "title": {"type": "string"}, "titles": STR_MAP, "category": NULL_STR,
             "description": NULL_STR, "attributes": {"type": ["object", "null"]},
             "images": {"type": "array", "items": {"type": "string"}},
             "image_urls": {"type": "array", "items": {"type": "string"}},
@@ -192,12 +216,16 @@ SCHEMAS: dict[str, Any] = {
             "counterfeit": {"type": "array", "items": {"type": "object", "required": ["brand", "word"]}},
             "more": {"type": "array", "description": "Other listings of the same factory, each with its own "
                      "claim (`label`, `replaces`: the brand product it is about, `savings`)",
-                     "items": {"type": "object", "required": ["id", "label", "replaces", "savings"]}},
+                     "items": {"type": "object", "required": ["id", "label", "replaces", "savings"],
+                               "properties": {"id": {"type": "string", "description": "A record id, as "
+                                                     "`/products/{id}` takes it"}}}},
             "card_url": {"type": "string", "description": "Share card PNG: brand product vs. this dupe"},
         },
     },
     "SearchResponse": {
-        "type": "object", "required": ["understood", "total", "results", "page", "k", "took_ms", "query"],
+        "type": "object",
+        "required": ["understood", "total", "results", "page", "k", "offset", "next", "took_ms", "query"],
+        "description": PAGING,
         "properties": {
             "understood": {
                 "type": "object",
@@ -215,6 +243,7 @@ SCHEMAS: dict[str, Any] = {
                     "unknown_brand": {**NULL_STR, "description": "A brand the query names that the catalog "
                                       "does not carry; then no result carries a label or a saving"},
                     "lexical_weight": NULL_NUM,
+                    "page": {**_ref("PageProduct"), "description": "With `page_url`: what was read on the page"},
                     "objects": {"type": "array", "items": _ref("PhotoObject"),
                                 "description": "The distinct products found on the photo, left to right and "
                                 "top to bottom, when it holds two or more (else empty: the whole photo is "
@@ -223,11 +252,31 @@ SCHEMAS: dict[str, Any] = {
                 }},
             "fx": {"type": "object", "description": "The exchange table prices were compared with: "
                    "{base, rates: {currency: units of base}}"},
-            "total": {"type": "integer", "minimum": 0},
+            "total": {"type": "integer", "minimum": 0, "maximum": RESULT_DEPTH,
+                      "description": "Results of the query (all its pages): the same on every page"},
             "took_ms": {"type": "number"}, "timings_ms": {"type": "object"},
             "results": {"type": "array", "items": _ref("Result")},
-            "page": {"type": "integer", "minimum": 1}, "k": {"type": "integer", "minimum": 1},
-            "query": {"type": "object", "description": "The parameters as understood"},
+            "page": {"type": "integer", "minimum": 1, "description": "The page `offset` falls in"},
+            "k": {"type": "integer", "minimum": 1},
+            "offset": {"type": "integer", "minimum": 0, "description": "The first result's position in the list"},
+            "next": {**NULL_STR, "description": "Cursor of the next page (pass it as `cursor`); null on the last"},
+            "query": {"type": "object", "description": "The parameters as understood, under their request names"},
+        },
+    },
+    "PageProduct": {
+        "type": "object", "required": ["url", "name", "brand", "price", "currency", "image", "image_error",
+                                       "read_from"],
+        "description": "The product a `page_url` page describes, as read from it",
+        "properties": {
+            "url": {"type": "string", "description": "The page's URL after redirects"},
+            "name": {**NULL_STR, "description": "The product's name (with `brand`, the query text)"},
+            "brand": NULL_STR, "price": {**NULL_NUM, "description": "The price the page states"},
+            "currency": NULL_STR,
+            "image": {**NULL_STR, "description": "The main image's URL (searched as the photo)"},
+            "image_error": {**NULL_STR, "description": "Set when the page has no image or it could not be "
+                            "fetched or read: the search ran on the page's words only"},
+            "read_from": {"type": "array", "items": {"type": "string", "enum": ["json-ld", "microdata",
+                                                                               "opengraph"]}},
         },
     },
     "PhotoObject": {
@@ -298,7 +347,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def spec(server_url: str = "/api/v1", batch_max: int = 20) -> dict[str, Any]:
     search_responses = {"200": _json(_ref("SearchResponse"), "Dupes, best first, with what was understood"),
-                        **COMMON_ERRORS, **PHOTO_ERRORS}
+                        **COMMON_ERRORS, **PHOTO_ERRORS, **CURSOR_ERRORS}
     admin_errors = {"401": _error("No API key, or an unknown one"), "403": _error("Not an admin key"),
                     "429": COMMON_ERRORS["429"]}
     security = [{"apiKey": []}, {"bearer": []}, {}]
@@ -313,7 +362,7 @@ def spec(server_url: str = "/api/v1", batch_max: int = 20) -> dict[str, Any]:
                 "is {\"error\": {\"code\", \"message\", \"field\"}}. Links (`image_urls` of catalog "
                 "files, `card_url`) are absolute when the service is configured with its public URL, "
                 "else relative to this service's root. JSON bodies are limited in size and to "
-                f"{MAX_JSON_TOKENS} of the bytes '{{', '[' and ','."),
+                f"{MAX_JSON_TOKENS} of the bytes '{{', '[' and ','. " + PAGING),
         },
         "servers": [{"url": server_url}],
         "components": {
@@ -394,7 +443,7 @@ def spec(server_url: str = "/api/v1", batch_max: int = 20) -> dict[str, Any]:
                         "200": _json({"allOf": [_ref("SearchResponse"), {
                             "type": "object", "required": ["brand_product"],
                             "properties": {"brand_product": _ref("BrandProduct")}}]}, "Its dupes"),
-                        "404": _error("No such brand product"), **COMMON_ERRORS},
+                        "404": _error("No such brand product"), **COMMON_ERRORS, **CURSOR_ERRORS},
                 },
             },
             "/health": {

@@ -2,9 +2,11 @@
 results): server-rendered, works without JavaScript, JavaScript adds drag-and-drop,
 paste, auto-submit and crop-by-dragging.
 
-Stable URLs: ``/search?q=...`` for text searches and ``/s/<photo_id>?...`` for photo
-searches (the photo kept under a random id for ``UPLOAD_DAYS`` days); ``/card/<id>.png``
-is the side-by-side share card; ``/images/<path>`` serves catalog images.
+Stable URLs: ``/search?q=...`` for text searches (a product page's address pasted in
+the query box is read: ``/search?page_url=...``, ``web.page_url``) and
+``/s/<photo_id>?...`` for photo searches (the photo kept under a random id for
+``UPLOAD_DAYS`` days); ``/card/<id>.png`` is the side-by-side share card;
+``/images/<path>`` serves catalog images.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from indexer.images import ImageError, load_local
 from search.claims import Claim
 from search.models import Listing
 from search.serialize import pick_title
-from web import cards, links, photos, service, work
+from web import cards, links, page_url, photos, service, work
 from web.errors import ApiError
 from web.i18n import t, ui_lang
 from web.params import SearchParams, parse_search
@@ -39,7 +41,7 @@ bp = Blueprint("pages", __name__)
 PAGE_K = 20
 # What the page's forms and links send; anything else in a URL (utm_*, fbclid...) is ignored.
 PAGE_FIELDS = ("q", "lang", "crop", "object", "category", "price_min", "price_max", "moq_max", "label", "region",
-               "ship_within", "page", "group_by_factory", "brand", "brand_product", "photo_id")
+               "ship_within", "page", "group_by_factory", "brand", "brand_product", "photo_id", "page_url")
 _IMAGE_EXT_RE = re.compile(r".+\.(jpe?g|png|webp|gif|avif|bmp)$", re.I)
 _CURRENCY = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "KRW": "₩", "HKD": "HK$"}
 
@@ -95,6 +97,9 @@ def _page_params(source: Any) -> SearchParams:
     """Search parameters from the page's query string or form: fields left empty are not
     given, parameters the page does not know are ignored, the language is the UI's."""
     raw = {k: vs for k in PAGE_FIELDS if (vs := [v for v in source.getlist(k) if v.strip()])}
+    q = raw.get("q", [])
+    if len(q) == 1 and page_url.is_page_url(q[0]) and not raw.keys() & {"page_url", "photo_id"}:
+        raw["page_url"] = raw.pop("q")          # a product page pasted in the query box: read it
     raw["lang"] = [ui_lang()]
     return parse_search(raw, allowed=PAGE_FIELDS, defaults=SearchParams(k=PAGE_K), require_query=False)
 
@@ -118,7 +123,7 @@ def _render(p: SearchParams | None, *, data: dict[str, Any] | None = None, error
         return base + ("?" + urlencode(args) if args else "")
 
     share_url = og_url = og_image = None
-    if p is not None and (p.q or photo_id) and error is None:
+    if p is not None and (p.q or p.page_url or photo_id) and error is None:
         # From PUBLIC_URL, never the Host header (web.links); og tags only when absolute.
         share_url, og_url = links.external(link(page=1)), links.absolute(link(page=1))
         if data and data["results"] and og_url:
@@ -145,7 +150,7 @@ def search():
         p = _page_params(request.args)
     except ApiError as e:
         return _render(None, error=e, status=e.status)
-    if not p.q:
+    if not p.q and not p.page_url:
         return _render(p)
     if p.photo_id:
         return redirect(url_for("pages.photo_search", photo_id=p.photo_id) + "?" +
@@ -159,13 +164,15 @@ def _search_and_render(p: SearchParams, photo_id: str | None = None):
     kept with it: later visits of its link do not read it again."""
     _limit()
     store = current_app.extensions["dupe_photos"]
-    known = None
+    known = page = None
     try:
-        with work.photo_slot(photo_id is not None):
-            image = store.load(photo_id, current_app.config) if photo_id else None
+        with work.photo_slot(photo_id is not None or p.page_url is not None):
+            if p.page_url and photo_id is None:       # a product page: its words and image
+                page = page_url.prepare(p)
+            image = store.load(photo_id, current_app.config) if photo_id else page.image if page else None
             known = store.text(photo_id) if photo_id and p.crop is None else None
-            resp = service.run_search(p, image, ocr_text=known)
-        data = service.search_json(resp, p)
+            resp = service.run_search(page.params if page else p, image, ocr_text=known)
+        data = page_url.annotate(service.search_json(resp, p), page)
     except ApiError as e:
         return _render(p, error=e, photo_id=photo_id, status=e.status)
     read = "ocr" in resp.timings and resp.understood.ocr_error is None   # OCR ran, and succeeded

@@ -17,6 +17,7 @@ from typing import Any
 
 from search.engine import SearchRequest
 from search.store.base import Filters
+from web import cursor as cursors
 from web.errors import ApiError, shown
 
 LABELS = ("same_foundry", "equal_quality")
@@ -31,10 +32,13 @@ MAX_OBJECTS = 100                   # ``object`` indexes the objects found on a 
 #: Parameters of a search (API, batch items and the page), photo fields included.
 SEARCH_FIELDS = ("q", "lang", "crop", "object", "category", "price_min", "price_max", "moq_max", "label", "region",
                  "ship_within", "k", "page", "group_by_factory", "include_counterfeits", "brand",
-                 "brand_product", "ocr", "mode", "image_base64", "image_url", "photo_id")
+                 "brand_product", "ocr", "mode", "image_base64", "image_url", "photo_id", "cursor",
+                 "page_url")
 #: Parameters that narrow a listing of dupes (no query, no photo).
 LISTING_FIELDS = ("lang", "category", "price_min", "price_max", "moq_max", "label", "region", "ship_within",
-                  "k", "page", "group_by_factory", "include_counterfeits")
+                  "k", "page", "group_by_factory", "include_counterfeits", "cursor")
+#: ``SearchParams`` attributes whose request parameter has another name.
+PARAM_NAMES = {"labels": "label"}
 
 _LANG_RE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?")
 _INT_RE = re.compile(r"\s*\d{1,12}\s*")
@@ -70,13 +74,17 @@ class SearchParams:
     image_base64: str | None = field(default=None, repr=False)
     image_url: str | None = None
     photo_id: str | None = None
+    page_url: str | None = None               # a product page: its words and image (web.page_url)
+    cursor: cursors.Cursor | None = None       # instead of ``page``: where the previous page ended
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.k
+        """The first result's position in the query's result list."""
+        return self.cursor.offset if self.cursor else (self.page - 1) * self.k
 
     def has_photo_source(self) -> bool:
-        return bool(self.image_base64 or self.image_url or self.photo_id)
+        # A product page brings its own photo (its main image).
+        return bool(self.image_base64 or self.image_url or self.photo_id or self.page_url)
 
     def filters(self) -> Filters:
         return Filters(category=self.category, price_min=self.price_min, price_max=self.price_max,
@@ -91,10 +99,14 @@ class SearchParams:
                              brand=self.brand, brand_product=self.brand_product)
 
     def echo(self) -> dict[str, Any]:
-        """The parameters as understood (for the response), without photo bytes."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "image_base64"}
+        """The parameters as understood (for the response), under their request names,
+        without photo bytes."""
+        out = {PARAM_NAMES.get(f.name, f.name): getattr(self, f.name) for f in fields(self)
+               if f.name != "image_base64"}
         out["crop"] = list(self.crop) if self.crop else None
-        out["labels"] = list(self.labels)
+        out["label"] = list(self.labels)
+        out["cursor"] = self.cursor.token if self.cursor else None
+        out["page"] = None if self.cursor else self.page      # a cursor stands for the page
         return out
 
     def query_args(self, **changes: Any) -> list[tuple[str, str]]:
@@ -102,15 +114,15 @@ class SearchParams:
         p = replace(self, **changes) if changes else self
         default = SearchParams()
         args: list[tuple[str, str]] = []
-        for name in ("q", "lang", "crop", "object", "category", "price_min", "price_max", "moq_max", "labels",
-                     "region",
+        for name in ("q", "page_url", "lang", "crop", "object", "category", "price_min", "price_max", "moq_max",
+                     "labels", "region",
                      "ship_within", "k", "page", "group_by_factory", "include_counterfeits", "brand",
                      "brand_product", "ocr", "mode"):
             v = getattr(p, name)
             if v == getattr(default, name) or v is None or v == "":
                 continue
             if name == "labels":
-                args.extend(("label", x) for x in v)
+                args.extend((PARAM_NAMES[name], x) for x in v)
             elif name == "crop":
                 args.append(("crop", ",".join(str(x) for x in v)))
             elif isinstance(v, bool):
@@ -313,6 +325,12 @@ def parse_search(raw: Raw, *, allowed: Iterable[str] = SEARCH_FIELDS, defaults: 
         out["image_url"] = to_str("image_url", v, MAX_URL_CHARS)
     if (v := get("photo_id")) is not None:
         out["photo_id"] = to_photo_id("photo_id", v)
+    if (v := get("page_url")) is not None:
+        out["page_url"] = to_str("page_url", v, MAX_URL_CHARS)
+    if (v := get("cursor")) is not None:
+        if "page" in out:
+            raise _bad("cursor", "give either page or cursor, not both")
+        out["cursor"] = cursors.parse(v, MAX_RESULTS_DEPTH)
 
     p = replace(defaults, **out)
     if p.price_min is not None and p.price_max is not None and p.price_min > p.price_max:
@@ -323,6 +341,11 @@ def parse_search(raw: Raw, *, allowed: Iterable[str] = SEARCH_FIELDS, defaults: 
         raise _bad("object", "give either crop or object, not both")
     if sum(1 for x in (p.image_base64, p.image_url, p.photo_id) if x) > 1:
         raise ApiError(400, "too_many_photos", "give one photo: image_base64, image_url or photo_id", "image_url")
+    if p.page_url and (p.image_base64 or p.image_url or p.photo_id):
+        raise ApiError(400, "too_many_photos", "page_url: the page's image is the photo; give page_url or a photo",
+                       "page_url")
+    if p.page_url and p.q:
+        raise _bad("page_url", "give q or page_url, not both (the page's product name is the query)")
     if require_query and not p.q and not p.has_photo_source():
         raise ApiError(400, "missing_query", "give a text query (q) or a photo", "q")
     return p

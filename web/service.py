@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import sqlite3
 import threading
@@ -34,6 +35,7 @@ from search.serialize import brand_product_json as bp_json
 from search.serialize import claim_json, listing_json, pick_title, response_json
 from search.store.base import StoreError
 from search.store.schema import doc_id
+from web import cursor as cursors
 from web import links, photos
 from web.errors import ApiError, public_text
 from web.params import SearchParams
@@ -263,14 +265,17 @@ def public_fetcher(fetch: photos.Fetcher) -> photos.Fetcher:
     return go
 
 
-def fetch_all(urls: Iterable[str]) -> photos.Fetcher:
-    """Fetch a batch's image URLs concurrently (``URL_BATCH_WORKERS`` at a time), all within
-    ``URL_BATCH_TIMEOUT`` seconds; returns a fetcher that answers from what was fetched.
-    One at a time, 20 slow URLs would hold a batch for 20 timeouts."""
+def fetch_all(urls: Iterable[str], *, accept: str = "image", max_bytes: int | None = None) -> photos.Fetcher:
+    """Fetch a batch's image URLs (``accept="html"``: its product pages, ``web.page_url``)
+    concurrently (``URL_BATCH_WORKERS`` at a time), all within ``URL_BATCH_TIMEOUT``
+    seconds; returns a fetcher that answers from what was fetched. One at a time, 20 slow
+    URLs would hold a batch for 20 timeouts."""
     cfg = current_app.config
     fetch = public_fetcher(cfg["URL_FETCHER"])
+    if accept != "image":
+        fetch = functools.partial(fetch, accept=accept)
     timeout, budget = float(cfg["URL_TIMEOUT"]), float(cfg["URL_BATCH_TIMEOUT"])
-    max_bytes = int(cfg["MAX_IMAGE_BYTES"])
+    max_bytes = int(max_bytes or cfg["MAX_IMAGE_BYTES"])
     end = time.monotonic() + budget
     wanted = list(dict.fromkeys(urls))
     results: dict[str, bytes | Exception] = {}
@@ -278,7 +283,7 @@ def fetch_all(urls: Iterable[str]) -> photos.Fetcher:
     def one(url: str) -> bytes:
         left = min(timeout, end - time.monotonic())
         if left <= 0:
-            raise FetchError(f"timed out: this batch's {budget:g} s for fetching image URLs ran out")
+            raise FetchError(f"timed out: this batch's {budget:g} s for fetching URLs ran out")
         return fetch(url, timeout=left, max_bytes=max_bytes)
 
     if wanted:
@@ -292,7 +297,7 @@ def fetch_all(urls: Iterable[str]) -> photos.Fetcher:
                     results[url] = future.result(timeout=max(0.0, end - time.monotonic()) + 1.0)
                 except concurrent.futures.TimeoutError:
                     future.cancel()
-                    results[url] = FetchError(f"timed out: this batch's {budget:g} s for fetching image URLs ran out")
+                    results[url] = FetchError(f"timed out: this batch's {budget:g} s for fetching URLs ran out")
                 except Exception as e:      # noqa: BLE001  (the item's own error, whatever it is)
                     results[url] = e
         finally:
@@ -321,10 +326,13 @@ def run_search(p: SearchParams, image: Any = None, ocr_text: str | None = None) 
             raise ApiError(400, "unknown_brand_product",
                            f"brand_product: no brand product with id {p.brand_product[:60]!r}", "brand_product")
         try:
-            return eng.search(dataclasses.replace(p.to_request(image), ocr_text=ocr_text))
+            resp = eng.search(dataclasses.replace(p.to_request(image), ocr_text=ocr_text))
         except QueryError as e:
             field = "object" if str(e).startswith("object") else "crop" if "crop" in str(e) else "q"
             raise ApiError(400, "bad_query", str(e), field) from None
+        if p.cursor is not None:
+            cursors.check(p.cursor, resp)
+        return resp
     return guarded(go)
 
 
@@ -372,7 +380,9 @@ def search_json(resp: SearchResponse, p: SearchParams) -> dict[str, Any]:
         if bp:
             bp["image_urls"] = image_urls(bp.get("images"))
     u["objects"] = objects_json(resp, p.lang)
-    data["page"], data["k"] = p.page, p.k
+    # A cursor may follow pages of another k: the page is the one the offset falls in.
+    data["page"], data["k"], data["offset"] = p.offset // p.k + 1, p.k, p.offset
+    data["next"] = cursors.following(resp, p.offset, p.k)
     data["query"] = p.echo()
     return data
 
