@@ -18,10 +18,11 @@ import click
 from indexer.catalog.reader import CatalogError
 from indexer.catalog.records import RecordWarning
 from indexer.embed.base import EmbedderError
+from search.prices import FxError, FxTable, load_fx
 from search.settings import Settings, open_store
 from search.store.base import StoreError
 
-DOMAIN_ERRORS = (CatalogError, EmbedderError, StoreError)
+DOMAIN_ERRORS = (CatalogError, EmbedderError, StoreError, FxError)
 
 
 def _settings(index_dir: str | None, text_model: str | None = None, image_model: str | None = None) -> Settings:
@@ -116,7 +117,7 @@ def _progress_bar(total_docs: int, total_removed: int):
     return tick
 
 
-def build_engine(settings: Settings, *, ocr: bool = True):
+def build_engine(settings: Settings, *, ocr: bool = True, fx: FxTable | None = None):
     """The search engine over the configured index and models. Each model loads on its
     first use (``LazyEmbedder``, ``OcrReader``): a text search loads no image model or OCR;
     ``dupe serve`` loads them all before it says ready (``web.service.warm``)."""
@@ -124,9 +125,10 @@ def build_engine(settings: Settings, *, ocr: bool = True):
     from indexer.embed.registry import lazy_image_embedder, lazy_text_embedder
     from search.engine import SearchEngine
 
+    fx = fx or load_fx(settings.fx)        # a bad table stops here, before the index is opened
     store = open_store(settings, create=False)
     return SearchEngine(store, lazy_text_embedder(settings.text_model), lazy_image_embedder(settings.image_model),
-                        OcrReader() if ocr else None)
+                        OcrReader() if ocr else None, fx=fx)
 
 
 @main.command("search")

@@ -38,7 +38,7 @@ from search.brands import BrandHit
 from search.fusion import has_model_number, lexical_weight, rrf, zscore_fusion
 from search.labels import TrademarkGuard
 from search.objects import DetectedObject, detect, prominent, search_box, searched
-from search.prices import DEFAULT_FX_TO_CNY
+from search.prices import FxTable
 from search.ranking import UNKNOWN_BRAND, Candidate, RankingConfig, Result, rank
 from search.records import ENDORSEMENT_TYPES, Brand, BrandProduct
 from search.store.base import Filters, Hit, Store
@@ -94,7 +94,7 @@ class SearchResponse:
     took_ms: float
     timings: dict[str, float] = field(default_factory=dict)
     brand_products: Mapping[str, BrandProduct] = field(default_factory=dict)   # what understood names
-    fx: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FX_TO_CNY))   # the rates claims used
+    fx: FxTable = field(default_factory=FxTable)       # the exchange table claims used
     # The result list the page was cut from is a function of these: pages of one query
     # share them (``list_key``), so a caller can tell when a later page is of another list.
     list_key: str = ""                                 # the request without its page
@@ -199,11 +199,13 @@ ANCHOR_WEIGHT = 1.0           # each anchor list's weight in the fusion (the que
 class SearchEngine:
     def __init__(self, store: Store, text: Embedder, image: Embedder | None = None, ocr: Any = None, *,
                  ranking: RankingConfig = RankingConfig(), today: Callable[[], dt.date] = dt.date.today,
-                 fx: Mapping[str, float] = DEFAULT_FX_TO_CNY) -> None:
+                 fx: FxTable | Mapping[str, float] = FxTable()) -> None:
         self.store, self.text, self.image, self.ocr = store, text, image, ocr
         self.ranking = ranking
         self.today = today
-        self.fx = dict(fx)
+        # The one exchange table: savings are decided with its rates, responses state it.
+        self.fx_table = fx if isinstance(fx, FxTable) else FxTable(dict(fx))
+        self.fx = dict(self.fx_table.rates)
         self._view: CatalogView | None = None
         self._lock = threading.Lock()
         self._readers: ThreadPoolExecutor | None = None     # OCR beside the image embedding
@@ -315,7 +317,7 @@ class SearchEngine:
         page = results[req.offset:req.offset + req.k]
         return SearchResponse(u, page, len(results), (time.perf_counter() - t0) * 1000,
                               {k: round(v * 1000, 2) for k, v in timings.items()},
-                              view.brand_products, self.fx, key, view.generation, today)
+                              view.brand_products, self.fx_table, key, view.generation, today)
 
     def _read_whole(self, req: SearchRequest, timings: dict[str, float]) -> Future[list[Any]] | None:
         """The lines of text on the whole photo (with their boxes), read beside finding its

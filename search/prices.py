@@ -9,17 +9,75 @@ brand product at all is decided by ``search.claims``.
 """
 from __future__ import annotations
 
+import json
+import math
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from search.quantity import Quantity, comparable
 from search.records import PriceTier
 
 FX_BASE = "CNY"
 # Rough reference rates to CNY, used only to compare prices across currencies; a
-# deployment can pass its own table.
+# deployment states its own table (``DUPE_FX``: ``load_fx``).
 DEFAULT_FX_TO_CNY: dict[str, float] = {"CNY": 1.0, "USD": 7.1, "EUR": 7.7, "GBP": 9.0, "HKD": 0.91,
                                        "JPY": 0.047, "KRW": 0.0052, "VND": 0.00028, "RUB": 0.078}
+DEFAULT_FX_DATE = "2026-11-01"
+_CODE = re.compile(r"^[A-Z]{3}$")
+
+
+class FxError(ValueError):
+    """The configured exchange table cannot be used (the message says why)."""
+
+
+@dataclass(frozen=True)
+class FxTable:
+    """The exchange table every price comparison and conversion uses, as responses state it:
+    ``rates[c]`` is what one unit of ``c`` is worth in ``base`` (``rates[base]`` is 1)."""
+    rates: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FX_TO_CNY))
+    base: str = FX_BASE
+    date: str | None = DEFAULT_FX_DATE       # the day the rates are of (ISO)
+    source: str = "built-in reference rates (set DUPE_FX for your own)"
+
+    def json(self) -> dict[str, object]:
+        return {"base": self.base, "rates": dict(self.rates), "date": self.date, "source": self.source}
+
+
+def load_fx(spec: str | None) -> FxTable:
+    """The table ``DUPE_FX`` names: a JSON file's path, or the JSON itself, of the shape
+    ``{"base": "CNY", "date": "2026-11-30", "source": "...", "rates": {"USD": 7.12, ...}}``.
+    None or empty: the built-in reference table. Raises ``FxError`` naming the problem."""
+    if not spec or not spec.strip():
+        return FxTable()
+    text, where = spec, "DUPE_FX"
+    if not spec.lstrip().startswith("{"):
+        try:
+            text, where = Path(spec).read_text(encoding="utf-8"), spec
+        except (OSError, UnicodeDecodeError) as e:
+            raise FxError(f"DUPE_FX: cannot read {spec!r}: {e}") from None
+    try:
+        raw = json.loads(text)
+    except ValueError as e:
+        raise FxError(f"{where}: not JSON: {e}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("rates"), dict):
+        raise FxError(f'{where}: expected {{"base": ..., "date": ..., "rates": {{"USD": 7.1, ...}}}}')
+    base = str(raw.get("base") or FX_BASE).upper()
+    rates: dict[str, float] = {}
+    for code, rate in raw["rates"].items():
+        c = str(code).upper()
+        if not _CODE.match(c):
+            raise FxError(f"{where}: {code!r} is not a currency code (three letters, ISO 4217)")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+            raise FxError(f"{where}: the rate of {c} must be a positive number, got {rate!r}")
+        rates[c] = float(rate)
+    if rates.setdefault(base, 1.0) != 1.0:
+        raise FxError(f"{where}: the base currency {base} must have the rate 1")
+    date = raw.get("date")
+    if date is not None and not re.match(r"^\d{4}-\d{2}-\d{2}$", str(date)):
+        raise FxError(f"{where}: date must be YYYY-MM-DD, got {date!r}")
+    return FxTable(rates, base, str(date) if date else None, str(raw.get("source") or where))
 
 
 @dataclass(frozen=True)
@@ -30,11 +88,6 @@ class TierSaving:
     ratio: float            # factory price / brand price, same currency (and units, see basis)
     text: str               # "about 1/9 of the brand price"
     basis: str = "item"     # "item", or "unit" when the per-unit ratio was the larger one
-
-
-def fx_table(fx: Mapping[str, float]) -> dict[str, object]:
-    """The exchange table prices were compared with, as responses state it."""
-    return {"base": FX_BASE, "rates": dict(fx)}
 
 
 def convert(amount: float, src: str, dst: str, fx: Mapping[str, float] = DEFAULT_FX_TO_CNY) -> float | None:

@@ -12,7 +12,7 @@ from search.claims import Claim
 from search.engine import SearchResponse
 from search.labels import Label
 from search.models import Listing
-from search.prices import fx_table
+from search.prices import FxTable, convert
 from search.ranking import Result
 from search.records import BrandProduct, Factory
 from search.understanding import ProductHit
@@ -85,7 +85,7 @@ def result_json(r: Result, lang: str = "en") -> dict[str, Any]:
         "declared": r.declared, "why": r.why, "score": round(r.score, 4),
         "more": [{"id": m.id, "title": pick_title(m.listing.product.titles, lang),
                   "titles": dict(m.listing.product.titles), "score": round(m.score, 4),
-                  "min_price": m.listing.product.min_price,
+                  "min_price": m.listing.product.min_price, "currency": m.listing.product.currency,
                   # each collapsed listing's own claim, and the brand product it is about
                   "label": label_json(m.label), "replaces": m.claim.against.id if m.claim.against else None,
                   "savings": [dataclasses.asdict(s) for s in m.claim.savings]}
@@ -108,6 +108,47 @@ def response_json(resp: SearchResponse, lang: str = "en") -> dict[str, Any]:
             "lexical_weight": u.lexical_weight,
         },
         "total": resp.total, "took_ms": round(resp.took_ms, 2), "timings_ms": resp.timings,
-        "fx": fx_table(resp.fx),
+        "fx": resp.fx.json(),
         "results": [result_json(r, lang) for r in resp.results],
     }
+
+
+#: Digits after the point of a currency's amounts (ISO 4217 minor units), where not 2.
+MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0, "PYG": 0, "XOF": 0, "XAF": 0,
+               "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3, "IQD": 3, "LYD": 3}
+_NOT_MONEY = frozenset({"fx", "query"})          # the table itself, the request's echo
+
+
+def in_currency(data: Any, currency: str, fx: FxTable) -> Any:
+    """A response's JSON with its money in ``currency``: every object that states a
+    ``currency`` has its ``price``, ``min_price`` and ``price_tiers[].price`` converted with
+    ``fx`` (rounded to the currency's minor units) and keeps what it said in ``original``.
+    An amount in a currency the table has no rate for is left as it was (its ``currency``
+    says so). Ratios and savings' wording do not change: they compare like with like."""
+    if isinstance(data, list):
+        return [in_currency(x, currency, fx) for x in data]
+    if not isinstance(data, dict):
+        return data
+    out = {k: (v if k in _NOT_MONEY else in_currency(v, currency, fx)) for k, v in data.items()}
+    src = out.get("currency")
+    if not isinstance(src, str) or src == currency or convert(1.0, src, currency, fx.rates) is None:
+        return out
+    digits = MINOR_UNITS.get(currency, 2)
+
+    def conv(amount: Any) -> Any:
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+            return amount
+        value = convert(float(amount), src, currency, fx.rates)
+        return None if value is None else round(value, digits)
+
+    original: dict[str, Any] = {"currency": src}
+    for key in ("price", "min_price"):
+        if key in out:
+            original[key], out[key] = out[key], conv(out[key])
+    if isinstance(out.get("price_tiers"), list):
+        original["price_tiers"] = out["price_tiers"]
+        out["price_tiers"] = [{**t, "price": conv(t.get("price"))} if isinstance(t, dict) else t
+                              for t in out["price_tiers"]]
+    out["currency"], out["original"] = currency, original
+    return out
+

@@ -15,6 +15,7 @@ class Settings:
     backend: str = "embedded"              # embedded | elasticsearch
     text_model: str = "use"
     image_model: str = "effnet-sscd"
+    fx: str | None = None                  # the exchange table: a JSON file or JSON (search.prices.load_fx)
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -24,6 +25,7 @@ class Settings:
             "backend": env.get("DUPE_BACKEND", "embedded"),
             "text_model": env.get("DUPE_TEXT_MODEL", "use"),
             "image_model": env.get("DUPE_IMAGE_MODEL", "effnet-sscd"),
+            "fx": env.get("DUPE_FX") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["index_dir"] = Path(values["index_dir"])  # type: ignore[arg-type]

@@ -94,9 +94,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = Settings.from_env(index_dir=cfg.get("INDEX_DIR"))
     app.extensions["dupe_settings"] = settings
 
+    from search.prices import load_fx
+    fx = load_fx(settings.fx)          # a bad DUPE_FX stops the start (FxError), it is not a search error
+
     def build():
         from indexer.cli import build_engine
-        return build_engine(settings, ocr=bool(cfg["OCR"]))
+        return build_engine(settings, ocr=bool(cfg["OCR"]), fx=fx)
 
     app.extensions["dupe_engine"] = EngineHolder(None if cfg["ENGINE"] is not None else build, cfg["ENGINE"],
                                                  wait_s=float(cfg["WARM_WAIT_S"]))

@@ -34,6 +34,7 @@ from web.params import (
     merge_raw,
     multidict_raw,
     parse_search,
+    to_currency,
     to_lang,
 )
 
@@ -158,13 +159,20 @@ def require_admin() -> None:
         raise ApiError(403, "forbidden", f"API key {ident.name!r} is not an admin key")
 
 
-def _lang_only() -> str:
+def _lang_and_currency(names: tuple[str, ...] = ("lang", "currency")) -> tuple[str, str | None]:
+    """``lang`` (default en) and ``currency`` (default: none, prices as listed) of a route
+    that takes no other parameters."""
     raw = multidict_raw(request.args)
-    check_known(raw, ("lang",))
-    values = raw.get("lang") or []
-    if len(values) > 1:
-        raise ApiError(400, "invalid_parameter", "lang: given more than once", "lang")
-    return to_lang("lang", values[0]) if values and values[0].strip() else "en"
+    check_known(raw, names)
+    got: dict[str, str | None] = {}
+    for name in names:
+        values = raw.get(name) or []
+        if len(values) > 1:
+            raise ApiError(400, "invalid_parameter", f"{name}: given more than once", name)
+        got[name] = values[0] if values and values[0].strip() else None
+    lang = to_lang("lang", got["lang"]) if got.get("lang") else "en"
+    currency = to_currency("currency", got["currency"]) if got.get("currency") else None
+    return lang, currency
 
 
 def read_json() -> Any:
@@ -300,13 +308,23 @@ def search_batch():
 
 @bp.get("/products/<product_id>")
 def product(product_id: str):
-    lang = _lang_only()
-    return jsonify(service.product_json(product_id, lang))
+    lang, currency = _lang_and_currency()
+    service.check_currency(currency)
+    return jsonify(service.money(service.product_json(product_id, lang), currency))
 
 
 @bp.get("/brands")
 def brands():
-    return jsonify(service.brands_json(_lang_only()))
+    lang, currency = _lang_and_currency()
+    service.check_currency(currency)
+    return jsonify(service.money(service.brands_json(lang), currency))
+
+
+@bp.get("/currencies")
+def currencies():
+    """The exchange table: its base, rates, date and source (what ``currency=`` converts with)."""
+    _no_params()
+    return jsonify({"fx": service.engine().fx_table.json()})
 
 
 @bp.get("/brand-products/<bp_id>/dupes")
@@ -319,7 +337,8 @@ def brand_product_dupes(bp_id: str):
         raise ApiError(404, "not_found", f"no brand product with id {bp_id[:60]!r}", "id")
     q = service.dupes_params(brand_product, p)
     data = service.search_json(service.run_search(q), q)
-    return jsonify({"brand_product": service.brand_product_json(brand_product, p.lang), **data})
+    return jsonify({"brand_product": service.money(service.brand_product_json(brand_product, p.lang), p.currency),
+                    **data})
 
 
 @bp.get("/health")

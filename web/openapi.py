@@ -94,6 +94,10 @@ SEARCH_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
                   "Photo to fetch (http/https, public addresses only, image content type, size-capped)"),
     "image_base64": ({"type": "string"}, "Photo as base64 (a data: URL prefix is allowed)"),
     "photo_id": ({"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}, "A photo kept by the search page"),
+    "currency": ({"type": "string", "pattern": "^[A-Za-z]{3}$", "examples": ["USD", "VND"]},
+                 "Show every price in this ISO 4217 currency, converted with the response's `fx` table (GET "
+                 "/api/v1/currencies lists its rates and date); each converted object keeps what it said in "
+                 "`original`. A code without a rate is a 400 `unknown_currency`. Ratios do not change"),
     "page_url": ({"type": "string", "maxLength": 2048, "examples": ["https://shop.example/products/align-pant"]},
                  "A brand product's page (http/https, public addresses only, HTML, size-capped): its product's "
                  "name, brand, price and main image are read from schema.org Product JSON-LD, microdata or "
@@ -101,7 +105,7 @@ SEARCH_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
                  "echoed in `understood.page`. Not with `q` or another photo"),
 }
 LISTING = ("lang", "category", "price_min", "price_max", "moq_max", "label", "region", "ship_within", "k", "page",
-           "group_by_factory", "include_counterfeits", "cursor")
+           "group_by_factory", "include_counterfeits", "cursor", "currency")
 
 
 def _query(names: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
@@ -158,6 +162,19 @@ SCHEMAS: dict[str, Any] = {
                        "brand": NULL_STR, "evidence": NULL_STR, "verified_by": NULL_STR,
                        "verified_at": NULL_STR, "expires_at": NULL_STR},
     },
+    "Fx": {"type": "object", "required": ["base", "rates", "date", "source"],
+           "description": "The exchange table: savings compare prices converted with it, and `currency=` converts "
+                          "with it. Reference rates, not live quotes",
+           "properties": {"base": {"type": "string", "description": "The currency the rates are in"},
+                          "rates": {"type": "object", "additionalProperties": {"type": "number"},
+                                    "description": "Currency code -> what one unit is worth in `base`",
+                                    "examples": [{"CNY": 1.0, "USD": 7.1}]},
+                          "date": NULL_STR | {"description": "The day the rates are of (YYYY-MM-DD)"},
+                          "source": {"type": "string", "description": "Where the rates come from (DUPE_FX)"}}},
+    "Original": {"type": "object", "required": ["currency"],
+                 "description": "With `currency=`: the amounts as the catalog states them, before conversion",
+                 "properties": {"currency": {"type": "string"}, "price": NULL_NUM, "min_price": NULL_NUM,
+                                "price_tiers": {"type": "array", "items": _ref("PriceTier")}}},
     "PriceTier": {"type": "object", "required": ["min_qty", "price"],
                   "properties": {"min_qty": {"type": "integer"}, "price": {"type": "number"}}},
     "Saving": {"type": "object", "required": ["min_qty", "price", "currency", "ratio", "text"],
@@ -168,7 +185,8 @@ SCHEMAS: dict[str, Any] = {
                               "ratio": {"type": "number", "description": "tier price / brand price (< 1), in the "
                                         "brand price's currency; per unit of net contents when that is larger"},
                               "text": {"type": "string"},
-                              "basis": {"type": "string", "enum": ["item", "unit"]}}},
+                              "basis": {"type": "string", "enum": ["item", "unit"]},
+                              "original": _ref("Original")}},
     "BrandProduct": {
         "type": "object", "required": ["id", "brand", "title"],
         "properties": {"id": {"type": "string"}, "brand": {"type": "string"}, "title": {"type": "string"},
@@ -178,7 +196,7 @@ SCHEMAS: dict[str, Any] = {
                        "image_urls": {"type": "array", "items": {"type": "string"}},
                        "how": {"type": "string", "description": "In `understood`: how it was recognised "
                                "(user, alias, words, text, image, ocr, only)"},
-                       "confidence": {"type": "number"}},
+                       "confidence": {"type": "number"}, "original": _ref("Original")},
     },
     "Factory": {
         "type": "object", "required": ["id", "name"],
@@ -202,7 +220,7 @@ SCHEMAS: dict[str, Any] = {
             "images": {"type": "array", "items": {"type": "string"}},
             "image_urls": {"type": "array", "items": {"type": "string"}},
             "price_tiers": {"type": ["array", "null"], "items": _ref("PriceTier")},
-            "currency": NULL_STR, "min_price": NULL_NUM, "moq": NULL_INT,
+            "currency": NULL_STR, "min_price": NULL_NUM, "moq": NULL_INT, "original": _ref("Original"),
             "factory": _ref("Factory"), "label": _ref("Label"),
             "replaces": {"anyOf": [_ref("BrandProduct"), {"type": "null"}]},
             "savings": {"type": "array", "items": _ref("Saving")},
@@ -250,8 +268,7 @@ SCHEMAS: dict[str, Any] = {
                                 "searched). The most prominent one is searched by default; `object=i` searches "
                                 "another. None with `crop`"},
                 }},
-            "fx": {"type": "object", "description": "The exchange table prices were compared with: "
-                   "{base, rates: {currency: units of base}}"},
+            "fx": _ref("Fx"),
             "total": {"type": "integer", "minimum": 0, "maximum": RESULT_DEPTH,
                       "description": "Results of the query (all its pages): the same on every page"},
             "took_ms": {"type": "number"}, "timings_ms": {"type": "object"},
@@ -323,7 +340,7 @@ SCHEMAS: dict[str, Any] = {
                                "claim_problems": {"type": "array", "items": {"type": "string"}},
                                "card_url": NULL_STR}}]}},
             "counterfeit": {"type": "array", "items": {"type": "object", "required": ["brand", "word"]}},
-            "fx": {"type": "object"},
+            "fx": _ref("Fx"), "original": _ref("Original"),
         },
     },
     "Brand": {
@@ -421,7 +438,7 @@ def spec(server_url: str = "/api/v1", batch_max: int = 20) -> dict[str, Any]:
                 "get": {
                     "operationId": "getProduct", "summary": "A factory product, its factory and what it replaces",
                     "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
-                                   *_query(["lang"])],
+                                   *_query(["lang", "currency"])],
                     "responses": {"200": _json(_ref("Product"), "The product"),
                                   "404": _error("No such product"), **COMMON_ERRORS},
                 },
@@ -429,9 +446,16 @@ def spec(server_url: str = "/api/v1", batch_max: int = 20) -> dict[str, Any]:
             "/brands": {
                 "get": {
                     "operationId": "listBrands", "summary": "Brands and their reference products",
-                    "parameters": _query(["lang"]),
+                    "parameters": _query(["lang", "currency"]),
                     "responses": {"200": _json({"type": "object", "required": ["brands"], "properties": {
                         "brands": {"type": "array", "items": _ref("Brand")}}}, "All brands"), **COMMON_ERRORS},
+                },
+            },
+            "/currencies": {
+                "get": {
+                    "operationId": "currencies", "summary": "The exchange table `currency=` converts with",
+                    "responses": {"200": _json({"type": "object", "required": ["fx"], "properties": {
+                        "fx": _ref("Fx")}}, "Its base, rates, date and source"), **COMMON_ERRORS},
                 },
             },
             "/brand-products/{id}/dupes": {

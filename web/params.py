@@ -33,10 +33,10 @@ MAX_OBJECTS = 100                   # ``object`` indexes the objects found on a 
 SEARCH_FIELDS = ("q", "lang", "crop", "object", "category", "price_min", "price_max", "moq_max", "label", "region",
                  "ship_within", "k", "page", "group_by_factory", "include_counterfeits", "brand",
                  "brand_product", "ocr", "mode", "image_base64", "image_url", "photo_id", "cursor",
-                 "page_url")
+                 "page_url", "currency")
 #: Parameters that narrow a listing of dupes (no query, no photo).
 LISTING_FIELDS = ("lang", "category", "price_min", "price_max", "moq_max", "label", "region", "ship_within",
-                  "k", "page", "group_by_factory", "include_counterfeits", "cursor")
+                  "k", "page", "group_by_factory", "include_counterfeits", "cursor", "currency")
 #: ``SearchParams`` attributes whose request parameter has another name.
 PARAM_NAMES = {"labels": "label"}
 
@@ -44,6 +44,7 @@ _LANG_RE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?")
 _INT_RE = re.compile(r"\s*\d{1,12}\s*")
 _NUM_RE = re.compile(r"\s*[0-9eE.+\-]{1,32}\s*")
 _PHOTO_ID_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_CURRENCY_RE = re.compile(r"\s*[A-Za-z]{3}\s*")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -76,6 +77,7 @@ class SearchParams:
     photo_id: str | None = None
     page_url: str | None = None               # a product page: its words and image (web.page_url)
     cursor: cursors.Cursor | None = None       # instead of ``page``: where the previous page ended
+    currency: str | None = None               # show every price in this currency (the FX table's rates)
 
     @property
     def offset(self) -> int:
@@ -117,7 +119,7 @@ class SearchParams:
         for name in ("q", "page_url", "lang", "crop", "object", "category", "price_min", "price_max", "moq_max",
                      "labels", "region",
                      "ship_within", "k", "page", "group_by_factory", "include_counterfeits", "brand",
-                     "brand_product", "ocr", "mode"):
+                     "brand_product", "ocr", "mode", "currency"):
             v = getattr(p, name)
             if v == getattr(default, name) or v is None or v == "":
                 continue
@@ -247,6 +249,14 @@ def to_lang(name: str, v: Any) -> str:
     return s.lower().replace("_", "-")
 
 
+def to_currency(name: str, v: Any) -> str:
+    """An ISO 4217 code's shape (three letters, any case); whether the exchange table has a
+    rate for it is checked where the table is (``web.service.check_currency``)."""
+    if not isinstance(v, str) or not _CURRENCY_RE.fullmatch(v):
+        raise _bad(name, f"must be a three-letter ISO 4217 code like USD or EUR, got {shown(v)!r}")
+    return v.strip().upper()
+
+
 def to_photo_id(name: str, v: Any) -> str:
     s = to_str(name, v, 64)
     if s is None or not _PHOTO_ID_RE.fullmatch(s):
@@ -327,6 +337,8 @@ def parse_search(raw: Raw, *, allowed: Iterable[str] = SEARCH_FIELDS, defaults: 
         out["photo_id"] = to_photo_id("photo_id", v)
     if (v := get("page_url")) is not None:
         out["page_url"] = to_str("page_url", v, MAX_URL_CHARS)
+    if (v := get("currency")) is not None:
+        out["currency"] = to_currency("currency", v)
     if (v := get("cursor")) is not None:
         if "page" in out:
             raise _bad("cursor", "give either page or cursor, not both")

@@ -29,10 +29,9 @@ from indexer.images import FetchError
 from search import models
 from search.claims import Claim, decide
 from search.engine import QueryError, SearchEngine, SearchResponse
-from search.prices import fx_table
 from search.records import BrandProduct
 from search.serialize import brand_product_json as bp_json
-from search.serialize import claim_json, listing_json, pick_title, response_json
+from search.serialize import claim_json, in_currency, listing_json, pick_title, response_json
 from search.store.base import StoreError
 from search.store.schema import doc_id
 from web import cursor as cursors
@@ -316,6 +315,7 @@ def fetch_all(urls: Iterable[str], *, accept: str = "image", max_bytes: int | No
 def run_search(p: SearchParams, image: Any = None, ocr_text: str | None = None) -> SearchResponse:
     """``ocr_text``: the text already read on ``image`` (a kept photo's), not read again."""
     eng = engine()
+    check_currency(p.currency)
 
     def go() -> SearchResponse:
         view = eng.view()
@@ -337,6 +337,23 @@ def run_search(p: SearchParams, image: Any = None, ocr_text: str | None = None) 
 
 
 # ----------------------------------------------------------------------------- JSON
+
+
+def check_currency(code: str | None) -> None:
+    """400 unless the exchange table has a rate for ``code`` (None: the listings' own)."""
+    rates = engine().fx_table.rates
+    if code is not None and code not in rates:
+        raise ApiError(400, "unknown_currency", f"currency: no exchange rate for {code!r}; the table has "
+                       f"{', '.join(sorted(rates))} (GET /api/v1/currencies)", "currency")
+
+
+def money(data: dict[str, Any], currency: str | None) -> dict[str, Any]:
+    """``data`` with every price in ``currency`` (``search.serialize.in_currency``); as it
+    is without one."""
+    if currency is None:
+        return data
+    check_currency(currency)
+    return in_currency(data, currency, engine().fx_table)
 
 
 def image_url(ref: str | None, external: bool = True) -> str | None:
@@ -384,7 +401,7 @@ def search_json(resp: SearchResponse, p: SearchParams) -> dict[str, Any]:
     data["page"], data["k"], data["offset"] = p.offset // p.k + 1, p.k, p.offset
     data["next"] = cursors.following(resp, p.offset, p.k)
     data["query"] = p.echo()
-    return data
+    return money(data, p.currency)
 
 
 def objects_json(resp: SearchResponse, lang: str) -> list[dict[str, Any]]:
@@ -435,7 +452,7 @@ def product_json(product_id: str, lang: str, today: dt.date | None = None) -> di
     out = listing_json(x, lang)
     out["image_urls"] = image_urls(x.product.images)
     out["dupe_of"] = dupe_of
-    out["fx"] = fx_table(engine().fx)
+    out["fx"] = engine().fx_table.json()
     return out
 
 
