@@ -76,7 +76,6 @@ class IndexReport:
                         f"{'those files' if len(self.unreadable) > 1 else 'that file'} kept, not removed")
         if self.warnings:
             more.append(f"{_count(len(self.warnings), 'warning')} (records indexed as given)")
-        more += self.read_notes
         if self.repaired:
             more.append(f"{_count(self.repaired, 'damaged stored record')} written again")
         if self.rebuilt:

@@ -541,5 +541,5 @@ def reindex_runner(app: Any) -> Callable[[], str]:
         report = Indexer(store, text, image).run(catalog)
         if report.rejects:
             write_rejects(report.rejects, app.extensions["dupe_settings"].index_dir / "rejects.jsonl")
-        return report.summary()
+        return "; ".join([report.summary(), *report.read_notes])       # how the files were read, too
     return run
