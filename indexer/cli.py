@@ -138,25 +138,37 @@ def build_engine(settings: Settings, *, ocr: bool = True, fx: FxTable | None = N
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid", show_default=True)
 @click.option("--no-ocr", is_flag=True, help="Do not read text on the photo.")
+@click.option("--currency", help="Show prices in this ISO 4217 currency (the exchange table's: DUPE_FX).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full JSON response.")
 def search_cmd(query: str | None, photo: Path | None, index_dir: str | None, k: int, mode: str,
-               no_ocr: bool, as_json: bool) -> None:
+               no_ocr: bool, currency: str | None, as_json: bool) -> None:
     """Search the index by text QUERY and/or --photo, and print the dupes found."""
     from indexer.images import ImageError, load_local
     from search.engine import QueryError, SearchRequest
-    from search.serialize import response_json
+    from search.serialize import in_currency, response_json
 
     if not query and not photo:
         raise click.UsageError("give a QUERY or --photo")
+    settings = _settings(index_dir)
+    try:
+        fx = load_fx(settings.fx)
+    except FxError as e:
+        raise click.ClickException(str(e)) from None
+    currency = currency.strip().upper() if currency else None
+    if currency is not None and currency not in fx.rates:
+        raise click.UsageError(f"--currency: no exchange rate for {currency!r}; the table has "
+                               f"{', '.join(sorted(fx.rates))}")
     try:
         image = load_local(photo.name, photo.parent.resolve()) if photo else None
-        engine = build_engine(_settings(index_dir), ocr=not no_ocr)
+        engine = build_engine(settings, ocr=not no_ocr, fx=fx)
         resp = engine.search(SearchRequest(text=query, image=image, k=k, mode=mode))  # type: ignore[arg-type]
     except (ImageError, QueryError) as e:
         raise click.UsageError(str(e)) from None
     except DOMAIN_ERRORS as e:
         raise click.ClickException(str(e)) from None
     data = response_json(resp, lang="en")
+    if currency is not None:
+        data = in_currency(data, currency, fx)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

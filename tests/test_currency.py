@@ -158,3 +158,32 @@ def test_batch_items_each_have_their_currency(client):
     assert items[0]["result"]["results"][0]["currency"] == "USD"
     assert items[1]["result"]["results"][0]["currency"] == "CNY"
     assert items[2]["error"]["code"] == "unknown_currency"
+
+
+# -- the CLI -------------------------------------------------------------------------------
+
+
+def test_dupe_search_prints_prices_in_the_currency_asked(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from indexer.cli import main as dupe
+    from indexer.embed import registry
+    from tests.conftest import FakeImageEmbedder, FakeTextEmbedder
+    from tests.fault_tools.fakes import IMAGE_SPEC, TEXT_SPEC
+    _, _, index = build_engine(tmp_path)
+    monkeypatch.setitem(registry._cache, ("text", TEXT_SPEC), FakeTextEmbedder())
+    monkeypatch.setitem(registry._cache, ("image", IMAGE_SPEC), FakeImageEmbedder())
+    monkeypatch.setenv("DUPE_TEXT_MODEL", TEXT_SPEC)
+    monkeypatch.setenv("DUPE_IMAGE_MODEL", IMAGE_SPEC)
+    monkeypatch.setenv("DUPE_FX", json.dumps({"date": "2026-11-30", "rates": {"USD": 7.0}}))
+    args = ["search", "lululemon yoga leggings", "--index-dir", str(index), "--no-ocr", "-k", "3"]
+    res = CliRunner().invoke(dupe, [*args, "--currency", "usd", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["fx"]["date"] == "2026-11-30" and data["results"]
+    for r in data["results"]:
+        assert r["currency"] == "USD" and r["min_price"] == round(r["original"]["min_price"] / 7.0, 2)
+    text = CliRunner().invoke(dupe, [*args, "--currency", "USD"])
+    assert text.exit_code == 0 and " USD MOQ " in text.output and " CNY MOQ " not in text.output
+    bad = CliRunner().invoke(dupe, [*args, "--currency", "EUR"])
+    assert bad.exit_code == 2 and "no exchange rate for 'EUR'; the table has CNY, USD" in bad.output
