@@ -34,6 +34,8 @@ from urllib.parse import urljoin, urlsplit
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from search.embedding import SOURCE_SIZE, source_size  # noqa: F401  (source_size: re-exported)
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PIXELS",
@@ -124,19 +126,6 @@ def _check_pixels(im: Image.Image, sent: tuple[int, int], max_pixels: int) -> No
         reduced = f" ({w}x{h} decoded)" if (w, h) != sent else ""
         raise ImageError(f"image too large: {sent[0]}x{sent[1]} = {sent[0] * sent[1]} pixels{reduced} "
                          f"(limit {max_pixels})")
-
-
-_SOURCE_SIZE = "dupe_source_size"
-
-
-def source_size(im: Image.Image) -> tuple[int, int]:
-    """The size of the image as it was sent, in the same orientation: a JPEG decoded at a
-    reduced scale by ``decode_image(work_side=...)`` is smaller than that. Coordinates a
-    caller gives (a crop) are in these pixels. A resized or cropped copy is its own size."""
-    sent = im.info.get(_SOURCE_SIZE)
-    if isinstance(sent, tuple) and len(sent) == 2 and sent[1] == im.size:
-        return sent[0]
-    return im.size
 
 
 def _to_uint8_gray(im: Image.Image) -> Image.Image:
@@ -248,7 +237,7 @@ def decode_image(
         out = out.reduce(factor)
         out.info.update(info)
     if out.size != sent:
-        out.info[_SOURCE_SIZE] = (sent, out.size)
+        out.info[SOURCE_SIZE] = (sent, out.size)
     return out
 
 

@@ -30,11 +30,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from indexer.embed.base import Embedder, EmbedderError
-from indexer.images import source_size
 from search import models
 from search.analysis import Analyzer, alias_map
 from search.brands import BrandHit
+from search.embedding import Embedder, EmbedderError, source_size
 from search.fusion import has_model_number, lexical_weight, rrf, zscore_fusion
 from search.labels import TrademarkGuard
 from search.objects import DetectedObject, detect, prominent, search_box, searched

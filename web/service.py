@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import current_app, g, has_request_context, url_for
 
-from indexer.embed.base import EmbedderError
+from search.embedding import EmbedderError
 from indexer.images import FetchError
 from search import models
 from search.claims import Claim, decide

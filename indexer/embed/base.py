@@ -8,11 +8,9 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from search.embedding import EmbedderError  # noqa: F401  (defined with the protocol the engine uses)
+
 T = TypeVar("T")
-
-
-class EmbedderError(Exception):
-    """A model could not be loaded or run."""
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
