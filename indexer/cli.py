@@ -18,7 +18,7 @@ import click
 from indexer.catalog.reader import CatalogError
 from indexer.catalog.records import RecordWarning
 from indexer.embed.base import EmbedderError
-from search.prices import FxError, FxTable, load_fx
+from search.prices import FxError, load_fx
 from search.settings import Settings, open_store
 from search.store.base import StoreError
 
@@ -117,20 +117,6 @@ def _progress_bar(total_docs: int, total_removed: int):
     return tick
 
 
-def build_engine(settings: Settings, *, ocr: bool = True, fx: FxTable | None = None):
-    """The search engine over the configured index and models. Each model loads on its
-    first use (``LazyEmbedder``, ``OcrReader``): a text search loads no image model or OCR;
-    ``dupe serve`` loads them all before it says ready (``web.service.warm``)."""
-    from indexer.embed.ocr import OcrReader
-    from indexer.embed.registry import lazy_image_embedder, lazy_text_embedder
-    from search.engine import SearchEngine
-
-    fx = fx or load_fx(settings.fx)        # a bad table stops here, before the index is opened
-    store = open_store(settings, create=False)
-    return SearchEngine(store, lazy_text_embedder(settings.text_model), lazy_image_embedder(settings.image_model),
-                        OcrReader() if ocr else None, fx=fx)
-
-
 @main.command("search")
 @click.argument("query", required=False)
 @click.option("--photo", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Search by this photo.")
@@ -143,6 +129,7 @@ def build_engine(settings: Settings, *, ocr: bool = True, fx: FxTable | None = N
 def search_cmd(query: str | None, photo: Path | None, index_dir: str | None, k: int, mode: str,
                no_ocr: bool, currency: str | None, as_json: bool) -> None:
     """Search the index by text QUERY and/or --photo, and print the dupes found."""
+    from indexer.compose import build_engine
     from indexer.images import ImageError, load_local
     from search.engine import QueryError, SearchRequest
     from search.serialize import in_currency, response_json

@@ -36,3 +36,11 @@ def test_the_check_sees_lazy_imports(tmp_path):
     f = tmp_path / "m.py"
     f.write_text("def f():\n    from indexer.images import x\n    import web.api\n")
     assert imported(f) == {"indexer", "web"}
+
+
+def test_the_service_builds_its_engine_at_the_composition_root_not_through_the_cli():
+    # web -> indexer.cli -> web was a cycle; both now build the engine in indexer.compose
+    users = [str(p.relative_to(ROOT)) for p in (ROOT / "web").rglob("*.py")
+             if any(isinstance(n, ast.ImportFrom) and n.module == "indexer.cli"
+                    for n in ast.walk(ast.parse(p.read_text(encoding="utf-8"))))]
+    assert users == []

@@ -98,7 +98,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     fx = load_fx(settings.fx)          # a bad DUPE_FX stops the start (FxError), it is not a search error
 
     def build():
-        from indexer.cli import build_engine
+        from indexer.compose import build_engine
         return build_engine(settings, ocr=bool(cfg["OCR"]), fx=fx)
 
     app.extensions["dupe_engine"] = EngineHolder(None if cfg["ENGINE"] is not None else build, cfg["ENGINE"],
