@@ -26,7 +26,10 @@ DOMAIN_ERRORS = (CatalogError, EmbedderError, StoreError, FxError)
 
 
 def _settings(index_dir: str | None, text_model: str | None = None, image_model: str | None = None) -> Settings:
-    return Settings.from_env(index_dir=index_dir, text_model=text_model, image_model=image_model)
+    try:
+        return Settings.from_env(index_dir=index_dir, text_model=text_model, image_model=image_model)
+    except StoreError as e:                 # a malformed DUPE_* setting: one line, no traceback
+        raise click.ClickException(str(e)) from None
 
 
 @click.group()

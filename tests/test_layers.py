@@ -44,3 +44,15 @@ def test_the_service_builds_its_engine_at_the_composition_root_not_through_the_c
              if any(isinstance(n, ast.ImportFrom) and n.module == "indexer.cli"
                     for n in ast.walk(ast.parse(p.read_text(encoding="utf-8"))))]
     assert users == []
+
+
+def test_index_settings_are_read_once_from_the_environment(tmp_path, monkeypatch):
+    from search.settings import Settings, open_store
+    from search.store.base import StoreError
+    monkeypatch.setenv("DUPE_ANN_MIN", "500")
+    store = open_store(Settings.from_env(index_dir=str(tmp_path / "i")))
+    assert store.ann_min == 500
+    store.close()
+    monkeypatch.setenv("DUPE_ANN_MIN", "lots")
+    with pytest.raises(StoreError, match="DUPE_ANN_MIN must be a whole number"):
+        Settings.from_env()

@@ -157,7 +157,7 @@ LEX_DELTA_MAX = 20_000
 VIEW_SAVE_MIN = 50_000
 
 #: Vector fields with fewer vectors than this are searched exactly (brute force).
-ANN_MIN = int(os.environ.get("DUPE_ANN_MIN", "20000"))
+ANN_MIN = 20000             # a deployment sets its own: DUPE_ANN_MIN (search.settings)
 #: With an HNSW graph, a filter leaving at most this many documents (and at most half of
 #: them) is answered exactly, over those documents.
 EXACT_SUBSET_MAX = 4096
