@@ -1,7 +1,8 @@
 """Safe image loading at the edges: catalog files, uploaded bytes, remote URLs.
 
 Everything here turns untrusted input into a plain RGB ``PIL.Image.Image`` or raises
-``ImageError`` (a ``ValueError``) with a message fit to show a user:
+``ImageError`` (a ``ValueError``) with a message fit to show a user and a ``kind``
+(``ImageErrorKind``) for code to act on:
 
 * ``decode_image(data)`` -- bytes -> RGB image, with size limits checked before pixels are
   decoded, truncated files refused, EXIF orientation applied, transparency composited
@@ -29,6 +30,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Literal, get_args
 from urllib.parse import urljoin, urlsplit
 
 import numpy as np
@@ -39,9 +41,11 @@ from search.embedding import SOURCE_SIZE, source_size  # noqa: F401  (source_siz
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PIXELS",
+    "IMAGE_ERROR_KINDS",
     "FetchError",
     "Fetched",
     "ImageError",
+    "ImageErrorKind",
     "decode_image",
     "fetch_url",
     "is_public_address",
@@ -73,8 +77,30 @@ _open_lock = threading.Lock()
 _formats: tuple[str, ...] | None = None
 
 
+#: Why an image could not be loaded, for callers that answer each differently without
+#: reading messages (the web's HTTP statuses: ``web.photos``, ``web.page_url``):
+#: ``refused``: the reference may not be loaded (a URL's scheme, host or credentials, a
+#: non-public address, a path outside the catalog folder); ``unreachable``: its bytes could
+#: not be got (name resolution, connection, deadline, HTTP status, redirects, a missing
+#: file); ``wrong_type``: the server sent another content type; ``too_large``: too many
+#: bytes; ``too_many_pixels``: too many pixels (a decompression bomb); ``unsupported``: not
+#: an image format we read; ``broken``: the bytes are no readable image (truncated, corrupt).
+ImageErrorKind = Literal["refused", "unreachable", "wrong_type", "too_large", "too_many_pixels", "unsupported",
+                         "broken"]
+IMAGE_ERROR_KINDS: tuple[ImageErrorKind, ...] = get_args(ImageErrorKind)
+
+
 class ImageError(ValueError):
-    """An image could not be loaded safely; the message says why."""
+    """An image could not be loaded safely; the message says why (to a user), ``kind``
+    what went wrong (to code)."""
+
+    def __init__(self, message: str, kind: ImageErrorKind = "broken") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exceptions pickle their ``args`` only (the message): keep the kind across processes.
+        return type(self), (str(self), self.kind)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -95,9 +121,10 @@ def _open_checked(data: bytes) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=_allowed_formats())
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"image too large: {exc}") from None
+        raise ImageError(f"image too large: {exc}", "too_many_pixels") from None
     except UnidentifiedImageError:
-        raise ImageError("not a supported image (expected JPEG, PNG, GIF, WebP, BMP, TIFF or AVIF)") from None
+        raise ImageError("not a supported image (expected JPEG, PNG, GIF, WebP, BMP, TIFF or AVIF)",
+                         "unsupported") from None
     except Exception as exc:  # malformed headers raise all sorts of things
         raise ImageError(f"could not read image header: {exc}") from None
     w, h = im.size
@@ -125,7 +152,7 @@ def _check_pixels(im: Image.Image, sent: tuple[int, int], max_pixels: int) -> No
     if w * h > max_pixels:
         reduced = f" ({w}x{h} decoded)" if (w, h) != sent else ""
         raise ImageError(f"image too large: {sent[0]}x{sent[1]} = {sent[0] * sent[1]} pixels{reduced} "
-                         f"(limit {max_pixels})")
+                         f"(limit {max_pixels})", "too_many_pixels")
 
 
 def _to_uint8_gray(im: Image.Image) -> Image.Image:
@@ -195,7 +222,7 @@ def decode_image(
     if len(data) == 0:
         raise ImageError("empty image data")
     if len(data) > max_bytes:
-        raise ImageError(f"image file too large: {len(data)} bytes (limit {max_bytes})")
+        raise ImageError(f"image file too large: {len(data)} bytes (limit {max_bytes})", "too_large")
     im = _open_checked(bytes(data))
     sent = im.size
     try:
@@ -212,7 +239,7 @@ def decode_image(
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"image too large: {exc}") from None
+        raise ImageError(f"image too large: {exc}", "too_many_pixels") from None
     except Exception as exc:  # OSError "image file is truncated", decoder errors, ...
         raise ImageError(f"broken or truncated image: {exc}") from None
     decoded = im.size
@@ -258,39 +285,39 @@ def load_local(
     ``root`` (``../`` escapes, symlinks pointing out), as well as non-regular files.
     """
     if not isinstance(ref, str) or not ref.strip():
-        raise ImageError("empty image path")
+        raise ImageError("empty image path", "refused")
     if "\x00" in ref:
-        raise ImageError("image path contains a NUL byte")
+        raise ImageError("image path contains a NUL byte", "refused")
     if PurePosixPath(ref).is_absolute() or PureWindowsPath(ref).is_absolute() or PureWindowsPath(ref).drive:
-        raise ImageError(f"image path must be relative to the catalog folder: {ref!r}")
+        raise ImageError(f"image path must be relative to the catalog folder: {ref!r}", "refused")
     try:
         base = Path(root).resolve(strict=True)
     except (OSError, RuntimeError) as exc:
-        raise ImageError(f"catalog folder not found: {root} ({exc})") from None
+        raise ImageError(f"catalog folder not found: {root} ({exc})", "unreachable") from None
     try:
         target = (base / ref).resolve(strict=True)
     except FileNotFoundError:
-        raise ImageError(f"image file not found: {ref!r}") from None
+        raise ImageError(f"image file not found: {ref!r}", "unreachable") from None
     except (OSError, RuntimeError) as exc:  # symlink loops, permission errors
-        raise ImageError(f"cannot open image file {ref!r}: {exc}") from None
+        raise ImageError(f"cannot open image file {ref!r}: {exc}", "unreachable") from None
     if not target.is_relative_to(base):
-        raise ImageError(f"image path escapes the catalog folder: {ref!r}")
+        raise ImageError(f"image path escapes the catalog folder: {ref!r}", "refused")
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(target, flags)
     except OSError as exc:
-        raise ImageError(f"cannot open image file {ref!r}: {exc.strerror or exc}") from None
+        raise ImageError(f"cannot open image file {ref!r}: {exc.strerror or exc}", "unreachable") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise ImageError(f"not a regular file: {ref!r}")
+            raise ImageError(f"not a regular file: {ref!r}", "refused")
         if st.st_size > max_bytes:
-            raise ImageError(f"image file too large: {st.st_size} bytes (limit {max_bytes})")
+            raise ImageError(f"image file too large: {st.st_size} bytes (limit {max_bytes})", "too_large")
         with os.fdopen(fd, "rb") as f:
             fd = -1  # owned by f now
             data = f.read(max_bytes + 1)
     except OSError as exc:
-        raise ImageError(f"cannot read image file {ref!r}: {exc.strerror or exc}") from None
+        raise ImageError(f"cannot read image file {ref!r}: {exc.strerror or exc}", "unreachable") from None
     finally:
         if fd >= 0:
             os.close(fd)
@@ -366,9 +393,12 @@ class FetchError(ImageError):
     rejects, logs); ``public`` tells it without what the server's resolver answered (the
     addresses a name has here, resolver error text), for anonymous callers."""
 
-    def __init__(self, message: str, public: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, kind: ImageErrorKind, public: str | None = None) -> None:
+        super().__init__(message, kind)
         self.public = public or message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return type(self), (str(self), self.kind, self.public)
 
 
 def _show(text: str, limit: int = 100) -> str:
@@ -393,7 +423,7 @@ def _resolve(resolver: Resolver, host: str, port: int, timeout: float) -> list[s
         return [str(a) for a in future.result(timeout=timeout)]
     except concurrent.futures.TimeoutError:
         future.cancel()
-        raise FetchError(f"timed out resolving host {_show(host)}") from None
+        raise FetchError(f"timed out resolving host {_show(host)}", "unreachable") from None
 
 
 def _vet_host(host: str, port: int, resolver: Resolver, is_allowed: Callable[[str], bool],
@@ -404,13 +434,14 @@ def _vet_host(host: str, port: int, resolver: Resolver, is_allowed: Callable[[st
     except FetchError:
         raise
     except (OSError, ValueError) as exc:   # UnicodeError (IDNA) is a ValueError
-        raise FetchError(f"cannot resolve host {_show(host)}: {exc}", f"cannot resolve host {_show(host)}") from None
+        raise FetchError(f"cannot resolve host {_show(host)}: {exc}", "unreachable",
+                         f"cannot resolve host {_show(host)}") from None
     if not addrs:
-        raise FetchError(f"cannot resolve host {_show(host)}")
+        raise FetchError(f"cannot resolve host {_show(host)}", "unreachable")
     bad = [a for a in addrs if not is_allowed(a)]
     if bad:
         # One non-public answer is enough to refuse: an attacker controls the DNS.
-        raise FetchError(f"refusing to fetch from non-public address {bad[0]} (host {_show(host)})",
+        raise FetchError(f"refusing to fetch from non-public address {bad[0]} (host {_show(host)})", "refused",
                          "refusing to fetch: the host is not a public address")
     return addrs[0]
 
@@ -436,7 +467,7 @@ class _Deadline:
         self._timer.start()
 
     def timed_out(self) -> FetchError:
-        return FetchError(f"timed out fetching {_show(self.url)}")
+        return FetchError(f"timed out fetching {_show(self.url)}", "unreachable")
 
     def left(self) -> float:
         """Seconds left, or ``FetchError`` if none are."""
@@ -541,7 +572,7 @@ def fetch_url(
     """
     resolve = resolver or _system_resolver
     if not isinstance(url, str):
-        raise FetchError("URL must be a string")
+        raise FetchError("URL must be a string", "refused")
     if accept not in _KINDS:
         raise ValueError(f"accept must be one of {', '.join(_KINDS)}")
     deadline = _Deadline(timeout, url)
@@ -560,15 +591,15 @@ def _fetch(url: str, deadline: _Deadline, max_bytes: int, resolve: Resolver, is_
             parts = urlsplit(current.strip())
             port = parts.port
         except ValueError as exc:
-            raise FetchError(f"invalid URL {_show(current)}: {exc}") from None
+            raise FetchError(f"invalid URL {_show(current)}: {exc}", "refused") from None
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
-            raise FetchError(f"only http and https URLs are allowed, not {scheme[:20] or 'no scheme'!r}")
+            raise FetchError(f"only http and https URLs are allowed, not {scheme[:20] or 'no scheme'!r}", "refused")
         host = parts.hostname
         if not host:
-            raise FetchError(f"URL has no host: {_show(current)}")
+            raise FetchError(f"URL has no host: {_show(current)}", "refused")
         if parts.username is not None or parts.password is not None:
-            raise FetchError("URLs with credentials are not allowed")
+            raise FetchError("URLs with credentials are not allowed", "refused")
         port = port or (443 if scheme == "https" else 80)
         ip = _vet_host(host, port, resolve, is_allowed, deadline)
         if scheme == "https":
@@ -586,20 +617,22 @@ def _fetch(url: str, deadline: _Deadline, max_bytes: int, resolve: Resolver, is_
             if resp.status in _REDIRECT_STATUSES:
                 location = resp.getheader("Location")
                 if not location:
-                    raise FetchError(f"redirect without a Location header from {_show(current)}")
+                    raise FetchError(f"redirect without a Location header from {_show(current)}", "unreachable")
                 if hop == MAX_REDIRECTS:
-                    raise FetchError(f"too many redirects (more than {MAX_REDIRECTS}) fetching {_show(url)}")
+                    raise FetchError(f"too many redirects (more than {MAX_REDIRECTS}) fetching {_show(url)}",
+                                     "unreachable")
                 current = urljoin(current, location.strip())
                 continue
             if resp.status != 200:
-                raise FetchError(f"HTTP {resp.status} {str(resp.reason)[:60]} fetching {_show(current)}")
+                raise FetchError(f"HTTP {resp.status} {str(resp.reason)[:60]} fetching {_show(current)}", "unreachable")
             header = (resp.getheader("Content-Type") or "")[:200]
             ctype = header.split(";")[0].strip().lower()
             if not takes(ctype):
-                raise FetchError(f"not {a_kind}: Content-Type {ctype[:60] or 'missing'!r} from {_show(current)}")
+                raise FetchError(f"not {a_kind}: Content-Type {ctype[:60] or 'missing'!r} from {_show(current)}",
+                                 "wrong_type")
             length = resp.getheader("Content-Length")
             if length is not None and length.strip().isdigit() and int(length) > max_bytes:
-                raise FetchError(f"{kind} too large: {int(length)} bytes (limit {max_bytes})")
+                raise FetchError(f"{kind} too large: {int(length)} bytes (limit {max_bytes})", "too_large")
             chunks: list[bytes] = []
             total = 0
             while True:
@@ -611,11 +644,11 @@ def _fetch(url: str, deadline: _Deadline, max_bytes: int, resolve: Resolver, is_
                 chunks.append(chunk)
                 total += len(chunk)
                 if total > max_bytes:
-                    raise FetchError(f"{kind} too large: more than {max_bytes} bytes")
+                    raise FetchError(f"{kind} too large: more than {max_bytes} bytes", "too_large")
             if deadline.expired:
                 raise deadline.timed_out()       # the watchdog's shutdown reads as end of data
             if total == 0:
-                raise FetchError(f"empty response from {_show(current)}")
+                raise FetchError(f"empty response from {_show(current)}", "unreachable")
             if accept == "image":
                 return b"".join(chunks)
             page = Fetched(b"".join(chunks))        # a page is small: the copy costs nothing
@@ -626,11 +659,11 @@ def _fetch(url: str, deadline: _Deadline, max_bytes: int, resolve: Resolver, is_
         except (OSError, http.client.HTTPException, ValueError) as exc:
             if deadline.expired:
                 raise deadline.timed_out() from None
-            raise FetchError(f"could not fetch {_show(current)}: {str(exc)[:200]}") from None
+            raise FetchError(f"could not fetch {_show(current)}: {str(exc)[:200]}", "unreachable") from None
         finally:
             deadline.release()
             conn.close()
-    raise FetchError(f"too many redirects fetching {_show(url)}")  # pragma: no cover
+    raise FetchError(f"too many redirects fetching {_show(url)}", "unreachable")  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -648,12 +681,12 @@ def load_image_ref(
     else is a path relative to ``root``. Other URL schemes (file://, ftp://) are refused.
     """
     if not isinstance(ref, str) or not ref.strip():
-        raise ImageError("empty image reference")
+        raise ImageError("empty image reference", "refused")
     ref = ref.strip()
     if _SCHEME_RE.match(ref):
         scheme = ref.split("://", 1)[0].lower()
         if scheme not in ("http", "https"):
-            raise ImageError(f"only http and https URLs are allowed, not {scheme!r}")
+            raise ImageError(f"only http and https URLs are allowed, not {scheme!r}", "refused")
         data = fetch_url(ref, timeout=timeout, max_bytes=max_bytes)
         return decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
     return load_local(ref, root, max_bytes=max_bytes, max_pixels=max_pixels)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -124,8 +124,21 @@ def list_key(req: SearchRequest) -> str:
     return h.hexdigest()
 
 
+#: The part of a ``SearchRequest`` a ``QueryError`` is about (the web names its parameter).
+QueryField = Literal["text", "crop", "object"]
+QUERY_FIELDS: tuple[QueryField, ...] = get_args(QueryField)
+
+
 class QueryError(ValueError):
-    """The request cannot be searched (no text and no photo, a crop outside the photo...)."""
+    """The request cannot be searched (no text and no photo, a crop outside the photo...);
+    ``field``: the part of the request at fault."""
+
+    def __init__(self, message: str, field: QueryField) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return type(self), (str(self), self.field)      # exceptions pickle their message only
 
 
 BRAND_PRODUCT_DEPTH = 50      # brand products compared with the query's text and photo (a named brand's among them)
@@ -254,7 +267,7 @@ class SearchEngine:
         timings: dict[str, float] = {}
         text = (req.text or "").strip()
         if not text and req.image is None and not req.brand_product and not req.brand:
-            raise QueryError("give a text query or a photo")
+            raise QueryError("give a text query or a photo", "text")
         view = self.view()
         key = list_key(req)                            # of the request as asked (an object's box is added below)
         whole = self._read_whole(req, timings)
@@ -419,7 +432,7 @@ class SearchEngine:
             if req.object is not None:
                 raise QueryError("object: give either crop or object, and a photo"
                                  if req.crop is not None or req.image is None else
-                                 "object: no image model to find objects with")
+                                 "object: no image model to find objects with", "object")
             return req, [], None
         t = time.perf_counter()
         whole: list[np.ndarray] = []
@@ -434,7 +447,8 @@ class SearchEngine:
         timings["objects"] = time.perf_counter() - t
         if req.object is not None and not 0 <= req.object < len(found):
             raise QueryError(f"object: {req.object} is not one of the {len(found)} objects found on the photo"
-                             if found else f"object: {req.object}: no separate objects were found on the photo")
+                             if found else f"object: {req.object}: no separate objects were found on the photo",
+                             "object")
         chosen = req.object if req.object is not None else prominent(found)
         if chosen is None:      # the whole photo is searched: embedded already if parts were proposed
             return req, found, whole[0] if whole else None
@@ -595,7 +609,7 @@ def _crop(image: Any, crop: tuple[int, int, int, int] | None) -> Any:
     x, y, w, h = crop
     W, H = source_size(image)
     if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > W or y + h > H:
-        raise QueryError(f"crop ({x}, {y}, {w}, {h}) is outside the {W}x{H} photo")
+        raise QueryError(f"crop ({x}, {y}, {w}, {h}) is outside the {W}x{H} photo", "crop")
     if (W, H) == image.size:
         return image.crop((x, y, x + w, y + h))
     sx, sy = image.size[0] / W, image.size[1] / H

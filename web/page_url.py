@@ -10,7 +10,7 @@ does not fail the search: it runs on the words and ``understood.page.image_error
 why. What was read is echoed as ``understood.page``.
 
 Every failure is a 4xx naming the ``page_url`` field: refused address 400, too large 413,
-not HTML 415, unreachable or an error status 422, no product on the page 422.
+not HTML 415, unreachable or an error status 422 (``PAGE_ANSWERS``), no product on the page 422.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import current_app
 
-from indexer.images import ImageError
+from indexer.images import ImageError, ImageErrorKind
 from web import photos, service
 from web.errors import ApiError
 from web.params import MAX_QUERY_CHARS, SearchParams
@@ -31,7 +31,18 @@ from web.product_page import PageProduct, read_product
 FIELD = "page_url"
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024      # a real product page is 0.3-2 MB of HTML
 _URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
-_REFUSED = ("refusing to fetch", "only http", "URLs with credentials", "invalid URL", "URL has no host")
+
+#: The HTTP status and error code of each kind of ``ImageError`` fetching a page meets
+#: (``indexer.images.fetch_url`` with ``accept="html"`` raises the first four).
+PAGE_ANSWERS: dict[ImageErrorKind, tuple[int, str]] = {
+    "refused": (400, "page_url_refused"),
+    "unreachable": (422, "page_fetch_failed"),
+    "wrong_type": (415, "unsupported_page"),
+    "too_large": (413, "page_too_large"),
+    "too_many_pixels": (422, "page_fetch_failed"),
+    "unsupported": (422, "page_fetch_failed"),
+    "broken": (422, "page_fetch_failed"),
+}
 
 
 @dataclass(frozen=True)
@@ -60,14 +71,9 @@ def is_page_url(text: str | None) -> bool:
 
 def page_error(e: ImageError) -> ApiError:
     """The HTTP answer to a page the guarded fetcher could not fetch."""
-    msg = str(e)
-    if msg.startswith(_REFUSED):
-        return ApiError(400, "page_url_refused", f"page_url: {msg}", FIELD)
-    if msg.startswith("page too large"):
-        return ApiError(413, "page_too_large", f"page_url: {msg}", FIELD)
-    if msg.startswith("not a web page"):
-        return ApiError(415, "unsupported_page", f"page_url: {msg} (expected text/html)", FIELD)
-    return ApiError(422, "page_fetch_failed", f"page_url: {msg}", FIELD)
+    status, code = PAGE_ANSWERS[e.kind]
+    expected = " (expected text/html)" if e.kind == "wrong_type" else ""
+    return ApiError(status, code, f"page_url: {e}{expected}", FIELD)
 
 
 def no_product() -> ApiError:

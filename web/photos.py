@@ -2,9 +2,10 @@
 the folder where photos searched on the page are kept for their share links.
 
 Decoding is left to ``indexer.images`` (size and pixel limits, format allow-list, SSRF
-guard); this module maps its ``ImageError`` to HTTP statuses and never opens untrusted
-bytes itself. Photos are decoded at the size the service works at (``WORK_SIDE``): a
-large JPEG at a reduced scale, so a 50 MP phone photo costs what a 3 Mpx one does.
+guard); this module answers each kind of its ``ImageError`` with an HTTP status
+(``IMAGE_ANSWERS``) and never opens untrusted bytes itself. Photos are decoded at the
+size the service works at (``WORK_SIDE``): a large JPEG at a reduced scale, so a 50 MP
+phone photo costs what a 3 Mpx one does.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from typing import Any
 
 from PIL import Image
 
-from indexer.images import ImageError, decode_image
+from indexer.images import ImageError, ImageErrorKind, decode_image
 from web import work
 from web.errors import ApiError
 
@@ -40,21 +41,26 @@ Fetcher = Callable[..., bytes]
 WORK_SIDE = 1600
 
 
+#: The HTTP status and error code of each kind of ``ImageError`` a photo meets.
+IMAGE_ANSWERS: dict[ImageErrorKind, tuple[int, str]] = {
+    "refused": (400, "image_url_refused"),
+    "unreachable": (422, "image_fetch_failed"),
+    "wrong_type": (422, "image_fetch_failed"),    # the URL's server sent no image: not the caller's bytes
+    "too_large": (413, "image_too_large"),
+    "too_many_pixels": (413, "too_many_pixels"),
+    "unsupported": (415, "unsupported_image"),
+    "broken": (422, "corrupt_image"),
+}
+
+
 def image_error(e: ImageError, field: str) -> ApiError:
     """The HTTP answer to an image that ``indexer.images`` refused."""
-    msg = str(e)
-    if msg.startswith("not a supported image"):
-        return ApiError(415, "unsupported_image", msg, field)
-    if msg.startswith("image too large") and "pixels" in msg:
-        return ApiError(413, "too_many_pixels", msg, field)
-    if msg.startswith(("image too large", "image file too large")):
-        return ApiError(413, "image_too_large", msg, field)
-    if msg.startswith("refusing to fetch") or msg.startswith(("only http", "URLs with credentials", "invalid URL",
-                                                              "URL has no host")):
-        return ApiError(400, "image_url_refused", msg, field)
-    if field == "image_url":
-        return ApiError(422, "image_fetch_failed", msg, field)
-    return ApiError(422, "corrupt_image", msg, field)
+    status, code = IMAGE_ANSWERS[e.kind]
+    if code == "corrupt_image" and field == "image_url":
+        # The caller never saw the bytes the server got from a URL (an error page, a
+        # truncated download): what it can act on is that no usable image was fetched.
+        code = "image_fetch_failed"
+    return ApiError(status, code, str(e), field)
 
 
 def decode(data: bytes, field: str, cfg: dict[str, Any]) -> Image.Image:

@@ -28,7 +28,7 @@ from search.embedding import EmbedderError
 from indexer.images import FetchError
 from search import models
 from search.claims import Claim, decide
-from search.engine import QueryError, SearchEngine, SearchResponse
+from search.engine import QueryError, QueryField, SearchEngine, SearchResponse
 from search.records import BrandProduct
 from search.serialize import brand_product_json as bp_json
 from search.serialize import claim_json, in_currency, listing_json, pick_title, response_json
@@ -40,6 +40,10 @@ from web.errors import ApiError, public_text
 from web.params import SearchParams
 
 log = logging.getLogger(__name__)
+
+#: The API parameter each part of a search request comes from: the field a 400
+#: ``bad_query`` names.
+QUERY_PARAMS: dict[QueryField, str] = {"text": "q", "crop": "crop", "object": "object"}
 
 # sqlite3.DatabaseError: a file corrupted after it was opened surfaces from queries.
 INDEX_ERRORS = (StoreError, EmbedderError, sqlite3.DatabaseError)
@@ -260,7 +264,7 @@ def public_fetcher(fetch: photos.Fetcher) -> photos.Fetcher:
             if e.public == str(e):
                 raise
             log.info("image URL refused: %s", e)
-            raise FetchError(e.public) from None
+            raise FetchError(e.public, e.kind) from None
     return go
 
 
@@ -282,7 +286,7 @@ def fetch_all(urls: Iterable[str], *, accept: str = "image", max_bytes: int | No
     def one(url: str) -> bytes:
         left = min(timeout, end - time.monotonic())
         if left <= 0:
-            raise FetchError(f"timed out: this batch's {budget:g} s for fetching URLs ran out")
+            raise _batch_timeout(budget)
         return fetch(url, timeout=left, max_bytes=max_bytes)
 
     if wanted:
@@ -296,7 +300,7 @@ def fetch_all(urls: Iterable[str], *, accept: str = "image", max_bytes: int | No
                     results[url] = future.result(timeout=max(0.0, end - time.monotonic()) + 1.0)
                 except concurrent.futures.TimeoutError:
                     future.cancel()
-                    results[url] = FetchError(f"timed out: this batch's {budget:g} s for fetching URLs ran out")
+                    results[url] = _batch_timeout(budget)
                 except Exception as e:      # noqa: BLE001  (the item's own error, whatever it is)
                     results[url] = e
         finally:
@@ -310,6 +314,11 @@ def fetch_all(urls: Iterable[str], *, accept: str = "image", max_bytes: int | No
             raise got
         return got
     return answer
+
+
+def _batch_timeout(budget: float) -> FetchError:
+    """A batch URL not fetched within the batch's ``budget`` seconds."""
+    return FetchError(f"timed out: this batch's {budget:g} s for fetching URLs ran out", "unreachable")
 
 
 def run_search(p: SearchParams, image: Any = None, ocr_text: str | None = None) -> SearchResponse:
@@ -328,8 +337,7 @@ def run_search(p: SearchParams, image: Any = None, ocr_text: str | None = None) 
         try:
             resp = eng.search(dataclasses.replace(p.to_request(image), ocr_text=ocr_text))
         except QueryError as e:
-            field = "object" if str(e).startswith("object") else "crop" if "crop" in str(e) else "q"
-            raise ApiError(400, "bad_query", str(e), field) from None
+            raise ApiError(400, "bad_query", str(e), QUERY_PARAMS[e.field]) from None
         if p.cursor is not None:
             cursors.check(p.cursor, resp)
         return resp
