@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make run    set up everything, index the demo catalog (seeds/), start the service
 #   make test   set up everything, run the test suite
+#   make test-fast   the fast lane: every test not marked `slow` (under a minute)
 # Everything is installed into .venv by `make setup` (idempotent).
 
 PY       ?= python3
@@ -12,7 +13,7 @@ PORT     ?= 8080
 export DUPE_INDEX_DIR ?= var/index
 export DUPE_CATALOG_DIR ?= seeds
 
-.PHONY: setup run index serve test bench-quality bench-dupes bench-speed bench-hostile bench-objects clean
+.PHONY: setup run index serve test test-fast bench-quality bench-dupes bench-speed bench-hostile bench-objects clean
 
 setup: $(STAMP)
 	@# idempotent: exports EfficientNet-Lite1 to ONNX once, then only checks it
@@ -44,6 +45,13 @@ run: index serve
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The fast lane: every test not marked `slow` (real models, subprocess servers, the
+# Elasticsearch emulator, fault/kill, speed, schemathesis and browser tests are; `make test`,
+# what CI runs, still runs them). test_web_openapi is all schemathesis and builds its app
+# at import, so it is not even collected, and the schemathesis plugin is not loaded.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m 'not slow' -p no:schemathesis --ignore=tests/test_web_openapi.py
 
 bench-quality: setup
 	$(BIN)/python -m benchmarks.quality

@@ -19,16 +19,16 @@ from indexer.catalog.reader import CatalogError
 from indexer.catalog.records import RecordWarning
 from indexer.embed.base import EmbedderError
 from search.prices import FxError, load_fx
-from search.settings import Settings, open_store
+from search.settings import Settings, SettingsError, open_store
 from search.store.base import StoreError
 
-DOMAIN_ERRORS = (CatalogError, EmbedderError, StoreError, FxError)
+DOMAIN_ERRORS = (CatalogError, EmbedderError, StoreError, FxError, SettingsError)
 
 
 def _settings(index_dir: str | None, text_model: str | None = None, image_model: str | None = None) -> Settings:
     try:
         return Settings.from_env(index_dir=index_dir, text_model=text_model, image_model=image_model)
-    except StoreError as e:                 # a malformed DUPE_* setting: one line, no traceback
+    except SettingsError as e:              # a malformed DUPE_* setting: one line, no traceback
         raise click.ClickException(str(e)) from None
 
 
@@ -140,15 +140,11 @@ def search_cmd(query: str | None, photo: Path | None, index_dir: str | None, k: 
     if not query and not photo:
         raise click.UsageError("give a QUERY or --photo")
     settings = _settings(index_dir)
+    currency = currency.strip().upper() if currency else None
     try:
         fx = load_fx(settings.fx)
-    except FxError as e:
-        raise click.ClickException(str(e)) from None
-    currency = currency.strip().upper() if currency else None
-    if currency is not None and currency not in fx.rates:
-        raise click.UsageError(f"--currency: no exchange rate for {currency!r}; the table has "
-                               f"{', '.join(sorted(fx.rates))}")
-    try:
+        if problem := fx.unknown(currency):
+            raise click.UsageError(f"--currency: {problem}")
         image = load_local(photo.name, photo.parent.resolve()) if photo else None
         engine = build_engine(settings, ocr=not no_ocr, fx=fx)
         resp = engine.search(SearchRequest(text=query, image=image, k=k, mode=mode))  # type: ignore[arg-type]

@@ -45,12 +45,13 @@ class _Name:
     owner: str
     name: str
     sound: str            # phonetic key of a Latin name ("" for Chinese ones)
+    heads: frozenset[str] = frozenset()     # keys of its first words, shorter than it ("oralb" of "oral-b io")
 
 
-def _leading_words(name: str) -> set[str]:
+def _leading_words(name: str) -> frozenset[str]:
     """Keys of a Latin name's first words, shorter than the whole ("oralb" of "oral-b io")."""
     words = NONCJK_WORD.findall(normalise(name))
-    return {"".join(words[:j]) for j in range(1, len(words))}
+    return frozenset("".join(words[:j]) for j in range(1, len(words)))
 
 
 def _key(name: str) -> str:
@@ -102,7 +103,7 @@ class NameMatcher:
                 key = _key(name)
                 if len(key) >= 2:
                     sound = "" if is_cjk(key) else phonetic_key(key)
-                    entries.setdefault((key, owner), _Name(key, owner, name, sound))
+                    entries.setdefault((key, owner), _Name(key, owner, name, sound, _leading_words(name)))
         self._names = sorted(entries.values(), key=lambda a: len(a.key), reverse=True)
         # Exact matching looks names up: Latin names by the word runs of the text that
         # join into them; Chinese ones are searched for in the text without spaces.
@@ -155,11 +156,13 @@ class NameMatcher:
         for a in self._names:
             if is_cjk(a.key) or len(a.key) < 5:
                 continue
-            # The leading words of a longer name ("oral-b" of "oral-b io") name less than
-            # it, not a misspelling of it.
-            heads = _leading_words(a.name)
             for w in candidates:
-                if abs(len(w) - len(a.key)) > 2 or w[0] != a.key[0] or w in heads:
+                if abs(len(w) - len(a.key)) > 2 or w[0] != a.key[0]:
+                    continue
+                # The leading words of a longer name ("oral-b" of "oral-b io"), alone or
+                # followed by other words ("oral-b pro"), name something else, not a
+                # misspelling of it: the words that differ are the ones that tell them apart.
+                if any(w.startswith(h) for h in a.heads):
                     continue
                 score = fuzz.ratio(w, a.key) / 100.0
                 if score >= FUZZY_MIN and score > (out[a.owner].confidence if a.owner in out else 0):

@@ -101,17 +101,18 @@ class SearchResponse:
     day: dt.date | None = None                         # the day the claims were decided for
 
 
-#: Fields of a ``SearchRequest`` that choose a page of the result list, not the list.
-PAGE_FIELDS = frozenset({"k", "offset"})
+#: Fields of a ``SearchRequest`` that choose a page of the result list, not the list
+#: (``ocr_text``: the text already read on a kept photo, a cache of what the photo gives).
+KEY_EXCLUDED = frozenset({"k", "offset", "ocr_text"})
 KEY_IMAGE_SIDE = 256           # a photo counts in ``list_key`` by its pixels at about this size
 
 
 def list_key(req: SearchRequest) -> str:
     """A digest of what the result list of ``req`` depends on: every field but the page
-    (``PAGE_FIELDS``), the photo by its pixels. Pages of one query share it."""
+    (``KEY_EXCLUDED``), the photo by its pixels. Pages of one query share it."""
     h = hashlib.blake2b(digest_size=12)
     for f in fields(req):
-        if f.name in PAGE_FIELDS:
+        if f.name in KEY_EXCLUDED:
             continue
         value = getattr(req, f.name)
         if f.name == "image" and value is not None:

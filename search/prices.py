@@ -44,6 +44,12 @@ class FxTable:
     def json(self) -> dict[str, object]:
         return {"base": self.base, "rates": dict(self.rates), "date": self.date, "source": self.source}
 
+    def unknown(self, code: str | None) -> str | None:
+        """Why prices cannot be shown in ``code`` (no rate for it), or None if they can."""
+        if code is None or code in self.rates:
+            return None
+        return f"no exchange rate for {code!r}; the table has {', '.join(sorted(self.rates))}"
+
 
 def load_fx(spec: str | None) -> FxTable:
     """The table ``DUPE_FX`` names: a JSON file's path, or the JSON itself, of the shape

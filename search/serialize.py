@@ -119,6 +119,15 @@ MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0, "PYG"
 _NOT_MONEY = frozenset({"fx", "query"})          # the table itself, the request's echo
 
 
+def money_round(value: float, digits: int) -> float:
+    """``value`` to ``digits`` decimals, but never a positive price to 0: a few fen a piece
+    in USD keeps two significant digits (0.0042), or it would read as free."""
+    rounded = round(value, digits)
+    if rounded == 0 and value != 0:
+        return float(f"{value:.2g}")
+    return rounded
+
+
 def in_currency(data: Any, currency: str, fx: FxTable) -> Any:
     """A response's JSON with its money in ``currency``: every object that states a
     ``currency`` has its ``price``, ``min_price`` and ``price_tiers[].price`` converted with
@@ -139,7 +148,7 @@ def in_currency(data: Any, currency: str, fx: FxTable) -> Any:
         if isinstance(amount, bool) or not isinstance(amount, (int, float)):
             return amount
         value = convert(float(amount), src, currency, fx.rates)
-        return None if value is None else round(value, digits)
+        return None if value is None else money_round(value, digits)
 
     original: dict[str, Any] = {"currency": src}
     for key in ("price", "min_price"):

@@ -9,6 +9,10 @@ from pathlib import Path
 from search.store.base import Store, StoreError
 
 
+class SettingsError(ValueError):
+    """A ``DUPE_*`` setting cannot be used (the message names it)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     index_dir: Path = Path("var/index")
@@ -39,7 +43,7 @@ def _int_env(name: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or int(raw) < 1:
-        raise StoreError(f"{name} must be a whole number >= 1, got {raw!r}")
+        raise SettingsError(f"{name} must be a whole number >= 1, got {raw!r}")
     return int(raw)
 
 

@@ -18,17 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_web_helpers import build_engine, make_app
+from tests.test_web_helpers import make_app
 from web import auth
 from web.auth import RateLimiter, hash_key, identify, parse_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENT, ADMIN, FILE_AGENT = "agent-key-93f1c0ffee", "admin-key-4d2a77beef", "file-agent-key-5e6f"
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_engine(tmp_path_factory.mktemp("access"))
 
 
 @pytest.fixture

@@ -12,9 +12,11 @@ from indexer.pipeline import Indexer
 from search.engine import SearchEngine, SearchRequest
 from search.store.base import Filters
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder
+from tests.fakes import FakeImageEmbedder, FakeTextEmbedder
 
 pytest_plugins = ["tests.es_server"]
+
+pytestmark = pytest.mark.slow  # the embedded and Elasticsearch (emulator) backends on the seeds
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 QUERIES = ["lululemon align 瑜伽裤", "露露乐蒙 高腰", "electric toothbrush sonic", "电动牙刷", "water flosser",

@@ -19,8 +19,13 @@ from PIL import Image
 from indexer.cli import main as dupe
 from indexer.embed import registry
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog
-from tests.fault_tools.fakes import IMAGE_SPEC, TEXT_SPEC
+from tests.fakes import (
+    IMAGE_SPEC,
+    TEXT_SPEC,
+    FakeImageEmbedder,
+    FakeTextEmbedder,
+    tiny_catalog,
+)
 
 P = {"factory": "f-plain", "category": "misc", "price_tiers": [{"min_qty": 1, "price": 9}], "currency": "CNY",
      "moq": 1}

@@ -23,23 +23,13 @@ from indexer.images import fetch_url, is_public_address
 from indexer.pipeline import Indexer
 from search.engine import SearchEngine, SearchRequest
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog, write_jsonl
-from tests.test_web_helpers import build_engine, jpeg_bytes, make_app
+from tests.fakes import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog, write_jsonl
+from tests.test_web_helpers import jpeg_bytes, make_app
 from web.auth import hash_key
 
 pytest_plugins = ["tests.es_server"]
 
 ADMIN = "bad-input-admin-key"
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_engine(tmp_path_factory.mktemp("bad-http"))
-
-
-@pytest.fixture
-def client(built, tmp_path):
-    return make_app(tmp_path, built).test_client()
 
 
 def assert_4xx(resp, status: int | None = None, code: str | None = None) -> dict:
@@ -149,6 +139,7 @@ def test_hostile_tokens_are_never_syntax_in_the_embedded_store(tmp_path):
         store.close()
 
 
+@pytest.mark.slow
 def test_hostile_tokens_are_never_syntax_in_elasticsearch(es_store_factory, tmp_path):
     folder = tiny_catalog(tmp_path / "catalog")
     _store_catalog_check(es_store_factory("inject"), FakeTextEmbedder(), FakeImageEmbedder(), folder)

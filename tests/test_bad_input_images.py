@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.test_web_helpers import build_engine, make_app
+from tests.test_web_helpers import make_app
 
 # ----------------------------------------------------------------------------- the corpus
 
@@ -137,11 +137,6 @@ CASES: dict[str, tuple[Callable[[], bytes], str, str, int, str | None]] = {
                      "x.jpg", "image/jpeg", NOT_IMAGE, "unsupported_image"),
     "text/plain upload": (lambda: b"just words", "notes.txt", "text/plain", NOT_IMAGE, "unsupported_image"),
 }
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_engine(tmp_path_factory.mktemp("bad-images"))
 
 
 @pytest.fixture(scope="module")

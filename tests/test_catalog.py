@@ -7,7 +7,7 @@ import pytest
 
 from indexer.catalog.parse import InvalidRecord, image_ref, parse_brand_product, parse_factory, parse_product
 from indexer.catalog.reader import CatalogError, load_catalog
-from tests.conftest import tiny_catalog, write_jsonl
+from tests.fakes import tiny_catalog, write_jsonl
 
 GOOD_PRODUCT = {"id": "p9", "factory": "f-plain", "titles": {"en": "Thing"}, "category": "x",
                 "price_tiers": [{"min_qty": 1, "price": 10}], "currency": "CNY", "moq": 1}

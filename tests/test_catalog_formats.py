@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from indexer.catalog.parse import InvalidRecord, parse_brand_product, parse_product
 from indexer.catalog.reader import load_catalog
 from indexer.catalog.tables import GB18030, UTF8, UTF8_BOM, detect_encoding
-from tests.conftest import tiny_catalog
+from tests.fakes import tiny_catalog
 
 HEADER = "id,factory,title_zh,title_en,description,category,attributes,price_tiers,currency,moq,images,dupe_of"
 GOOD = {"id": "p9", "factory": "f-plain", "titles": {"en": "Thing"}, "category": "x",
@@ -356,6 +356,17 @@ def test_xlsx_rows_keep_the_sheet_numbers_when_the_table_does_not_start_at_a1(tm
         9: ("s2", "column 1 has a value but no name in the header row")}
 
 
+def test_a_workbook_that_unpacks_to_more_than_the_cap_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    from indexer.catalog import tables
+    folder = tiny_catalog(tmp_path / "cat")
+    _xlsx(folder / "products.xlsx", [HEADER.split(","), ["x1", "f-oem", "", "Tee", "y" * 30000, "tshirt", "",
+                                                         "2:30", "CNY", 2]])
+    monkeypatch.setattr(tables, "MAX_XLSX_UNPACKED", 20 << 10)        # 20 KiB: the workbook unpacks to more
+    cat = load_catalog(folder)
+    assert "x1" not in cat.products
+    assert any("unpacks to" in r.reason and r.file == "products.xlsx" for r in cat.rejects), cat.rejects
+
+
 @pytest.mark.parametrize("content, fragment", [
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "Excel 97-2003 (.xls)"),
     (HEADER.encode() + b"\n", "a CSV or another file renamed"),
@@ -405,8 +416,7 @@ def test_only_an_xlsx_is_a_catalog_too(tmp_path):
 def test_dupe_index_prints_encoding_rejects_and_warnings(tmp_path, monkeypatch):
     from indexer.cli import main as dupe
     from indexer.embed import registry
-    from tests.conftest import FakeImageEmbedder, FakeTextEmbedder
-    from tests.fault_tools.fakes import IMAGE_SPEC, TEXT_SPEC
+    from tests.fakes import IMAGE_SPEC, TEXT_SPEC, FakeImageEmbedder, FakeTextEmbedder
     monkeypatch.setitem(registry._cache, ("text", TEXT_SPEC), FakeTextEmbedder())
     monkeypatch.setitem(registry._cache, ("image", IMAGE_SPEC), FakeImageEmbedder())
     folder, index = tiny_catalog(tmp_path / "cat"), tmp_path / "index"

@@ -19,7 +19,7 @@ from indexer.cli import main as dupe
 from indexer.pipeline import Indexer
 from search.store.base import CorruptRecordError, StoreError
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, indexed_tiny_catalog, tiny_catalog
+from tests.fakes import FakeImageEmbedder, FakeTextEmbedder, indexed_tiny_catalog, tiny_catalog
 from tests.fault_tools.catalog_gen import make_catalog
 from web import create_app
 
@@ -120,6 +120,7 @@ def test_damaged_pages_fail_health_and_dupe_index_rebuilds(built, fake_models, t
     assert c.get("/api/v1/health").get_json()["status"] == "ok"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_64_flipped_bytes_are_found_and_repaired_by_dupe_index(tmp_path, seed):
     cat, index = tmp_path / "cat", tmp_path / "index"

@@ -81,6 +81,13 @@ def test_every_object_stating_a_currency_is_converted_and_keeps_its_original():
     assert data["results"][0]["currency"] == "CNY"                                 # the input is not changed
 
 
+def test_a_price_of_a_few_fen_is_never_converted_to_zero():
+    out = in_currency({"currency": "CNY", "min_price": 0.03, "price_tiers": [{"min_qty": 1000, "price": 0.03}]},
+                      "USD", TABLE)
+    assert out["min_price"] == 0.0043 and out["price_tiers"][0]["price"] == 0.0043
+    assert in_currency({"currency": "CNY", "price": 0.1}, "VND", TABLE)["price"] == 333.0
+
+
 def test_minor_units_and_currencies_without_a_rate():
     out = in_currency([{"currency": "CNY", "price": 79.0}, {"currency": "THB", "price": 100.0}], "VND", TABLE)
     assert out[0]["price"] == 263333.0 and out[0]["currency"] == "VND"            # no decimals in dong
@@ -168,8 +175,7 @@ def test_dupe_search_prints_prices_in_the_currency_asked(tmp_path, monkeypatch):
 
     from indexer.cli import main as dupe
     from indexer.embed import registry
-    from tests.conftest import FakeImageEmbedder, FakeTextEmbedder
-    from tests.fault_tools.fakes import IMAGE_SPEC, TEXT_SPEC
+    from tests.fakes import IMAGE_SPEC, TEXT_SPEC, FakeImageEmbedder, FakeTextEmbedder
     _, _, index = build_engine(tmp_path)
     monkeypatch.setitem(registry._cache, ("text", TEXT_SPEC), FakeTextEmbedder())
     monkeypatch.setitem(registry._cache, ("image", IMAGE_SPEC), FakeImageEmbedder())
@@ -187,3 +193,13 @@ def test_dupe_search_prints_prices_in_the_currency_asked(tmp_path, monkeypatch):
     assert text.exit_code == 0 and " USD MOQ " in text.output and " CNY MOQ " not in text.output
     bad = CliRunner().invoke(dupe, [*args, "--currency", "EUR"])
     assert bad.exit_code == 2 and "no exchange rate for 'EUR'; the table has CNY, USD" in bad.output
+
+
+def test_the_table_is_served_before_the_index_can_be_searched(tmp_path, monkeypatch):
+    from web import create_app
+    monkeypatch.setenv("DUPE_FX", json.dumps({"date": "2026-11-30", "rates": {"USD": 7.0}}))
+    app = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "no-index"), "UPLOAD_DIR": str(tmp_path / "up")})
+    c = app.test_client()
+    assert c.get("/api/v1/search?q=yoga").status_code == 503                # no index to search
+    resp = c.get("/api/v1/currencies")
+    assert resp.status_code == 200 and resp.get_json()["fx"]["rates"] == {"USD": 7.0, "CNY": 1.0}

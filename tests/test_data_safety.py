@@ -14,7 +14,7 @@ from indexer.catalog.reader import load_catalog
 from indexer.catalog.records import Reject
 from indexer.pipeline import Indexer, IndexReport, write_rejects
 from search.store.embedded import EmbeddedStore
-from tests.conftest import (
+from tests.fakes import (
     FakeImageEmbedder,
     FakeTextEmbedder,
     tiny_catalog,
@@ -24,7 +24,7 @@ from tests.conftest import (
 pytest_plugins = ["tests.es_server"]
 
 
-@pytest.fixture(params=["embedded", "elastic"])
+@pytest.fixture(params=["embedded", pytest.param("elastic", marks=pytest.mark.slow)])  # elastic: the emulator
 def store(request, tmp_path):
     if request.param == "elastic":
         yield request.getfixturevalue("es_store_factory")("safety")

@@ -22,6 +22,8 @@ from tests.store_contract import DIMS, MODELS, basis, catalog_docs, doc, unit
 
 pytest_plugins = ["tests.es_server"]
 
+pytestmark = pytest.mark.slow  # the Elasticsearch emulator
+
 
 @pytest.fixture
 def make(es_store_factory):

@@ -14,17 +14,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from indexer.pipeline import Indexer
 from search.engine import SearchEngine, SearchRequest
 from search.store.base import Filters
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder
+from tests.fakes import FakeImageEmbedder, FakeTextEmbedder
 from tests.fault_tools.catalog_gen import make_catalog
 from tests.fault_tools.procs import Child
 
 pytest_plugins = ["tests.es_server"]
+
+pytestmark = pytest.mark.slow  # reindex under search load, by thread, process and on Elasticsearch
 
 
 def queries(catalog: Path) -> list[SearchRequest]:

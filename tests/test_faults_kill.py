@@ -28,9 +28,11 @@ from indexer.pipeline import Indexer
 from search.engine import SearchEngine, SearchRequest
 from search.store.base import Filters, StoreError
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder
+from tests.fakes import FakeImageEmbedder, FakeTextEmbedder
 from tests.fault_tools.catalog_gen import make_catalog
 from tests.fault_tools.procs import Child
+
+pytestmark = pytest.mark.slow  # kill -9 of indexer processes
 
 N_PRODUCTS = 2000
 BATCH = 16

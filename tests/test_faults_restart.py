@@ -25,12 +25,18 @@ from click.testing import CliRunner
 
 from indexer.cli import main as dupe
 from indexer.embed import registry
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, indexed_tiny_catalog
 from tests.es_server import free_port
-from tests.fault_tools.fakes import IMAGE_SPEC
+from tests.fakes import (
+    IMAGE_SPEC,
+    FakeImageEmbedder,
+    FakeTextEmbedder,
+    indexed_tiny_catalog,
+)
 from tests.fault_tools.procs import ROOT, Child
 from web import create_app
 from web.auth import hash_key
+
+pytestmark = pytest.mark.slow  # restarts and broken indexes, in real processes too
 
 SEARCHES = ["/api/v1/search?q=lululemon+leggings", "/api/v1/search?q=%E7%91%9C%E4%BC%BD%E8%A3%A4",
             "/api/v1/search?q=toothbrush&label=same_foundry", "/api/v1/search?q=yoga&k=2&page=2",

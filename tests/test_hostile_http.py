@@ -44,7 +44,7 @@ from indexer.images import (
 from indexer.pipeline import Indexer
 from search.engine import SearchEngine
 from search.store.embedded import EmbeddedStore
-from tests.conftest import (
+from tests.fakes import (
     FakeImageEmbedder,
     FakeTextEmbedder,
     tiny_catalog,
@@ -55,19 +55,11 @@ from web import create_app
 from web.auth import RateLimiter, hash_key
 from web.links import PublicUrlError
 
+pytestmark = pytest.mark.slow  # hostile callers: slow servers, big bodies, concurrency
+
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "hostile-http-admin-key"
 BIG = "1" + "0" * 400
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_engine(tmp_path_factory.mktemp("hostile-http"))
-
-
-@pytest.fixture
-def client(built, tmp_path):
-    return make_app(tmp_path, built).test_client()
 
 
 def error_of(resp, status: int, code: str | None = None) -> dict:

@@ -25,16 +25,13 @@ from indexer.embed.base import EmbedderError
 from indexer.embed.ocr import DET_SIDE, MAX_ASPECT, MAX_LINES, MAX_SIDE, MIN_SIDE, OcrReader, ocr_size, tallest
 from indexer.images import ImageError, decode_image, source_size
 from search.engine import SearchEngine, SearchRequest
-from tests.test_web_helpers import TODAY, build_engine, make_app
+from tests.test_web_helpers import TODAY, make_app
 from web.photos import PhotoStore
 from web.work import PhotoGate
 
+pytestmark = pytest.mark.slow  # hostile photos: huge decodes, real OCR
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_engine(tmp_path_factory.mktemp("hostile-photos"))
 
 
 def _save(im: Image.Image, fmt: str, **kw) -> bytes:

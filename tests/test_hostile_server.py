@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from benchmarks import hostile as h
-from tests.conftest import indexed_tiny_catalog
+from tests.fakes import indexed_tiny_catalog
 
 pytestmark = pytest.mark.slow
 

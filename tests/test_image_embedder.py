@@ -25,6 +25,8 @@ from indexer.embed.image import (
 )
 from indexer.embed.ocr import OcrLine, OcrReader
 
+pytestmark = pytest.mark.slow  # the real image models (EfficientNet, SSCD) and OCR
+
 
 @pytest.fixture(scope="session")
 def effnet_file():

@@ -14,7 +14,7 @@ import pytest
 
 from indexer.pipeline import Indexer
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog
+from tests.fakes import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog
 from tests.fault_tools.catalog_gen import make_catalog
 from tests.fault_tools.procs import Child
 

@@ -26,7 +26,7 @@ from search.analysis import (
     _JOINABLE, _SEGMENT, _WORD, LATIN_LEFT, LATIN_RIGHT, STOPWORDS, Analyzer, _jieba_tokenizer, is_cjk, normalise,
 )
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeTextEmbedder, tiny_catalog, write_jsonl
+from tests.fakes import FakeTextEmbedder, tiny_catalog, write_jsonl
 
 # ----------------------------------------------------------------------------- analysis
 
@@ -87,6 +87,7 @@ def _text(aliases: dict[str, str]) -> st.SearchStrategy[str]:
     return st.lists(st.tuples(part, _glue), max_size=10).map(lambda ps: "".join(a + b for a, b in ps))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.data(), _aliases)
 def test_tokens_are_those_of_the_reference_analysis(data, aliases):

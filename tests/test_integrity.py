@@ -22,12 +22,13 @@ from benchmarks.dupes import CLAIM_LABELS, Catalog, Shown, parse_response, resul
 from indexer.pipeline import Indexer
 from search.engine import SearchEngine
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder
+from tests.fakes import FakeImageEmbedder, FakeTextEmbedder
 from web import create_app
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 TODAY = dt.date(2026, 11, 22)
-pytestmark = pytest.mark.skipif(not (SEEDS / "products.jsonl").exists(), reason="seeds/ not generated")
+pytestmark = [pytest.mark.slow,  # the whole seeds catalog indexed (fake models) and swept page by page
+              pytest.mark.skipif(not (SEEDS / "products.jsonl").exists(), reason="seeds/ not generated")]
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from indexer.images import Fetched, FetchError, fetch_url, is_public_address
-from tests.test_web_helpers import build_engine, jpeg_bytes, make_app
+from tests.test_web_helpers import jpeg_bytes, make_app
 from web.openapi import spec
 from web.product_page import PageProduct, decode_html, parse_price, read_product
 
@@ -266,6 +266,7 @@ def test_decoding_order():
     ("1 299,50", 1299.5), ("¥ 850", 850.0), ("98.00 - 120.00", 98.0), ("12,5", 12.5), ("1,234,567", 1234567.0),
     ("US$ 45", 45.0), ("0", None), ("-5", 5.0), ("free", None), ("", None), (None, None), (True, None),
     (float("nan"), None), (float("inf"), None), ("9" * 400, None), ([], None),
+    ("0.999", 0.999), ("$0.995", 0.995), ("KWD 1.250", 1.25), ("1,250", 1250.0), ("1.250 €", 1250.0),
 ])
 def test_parse_price(text, want):
     assert parse_price(text) == want
@@ -393,11 +394,6 @@ def _policy(ip: str) -> bool:
 FETCHER = functools.partial(fetch_url, resolver=_resolver, is_allowed=_policy)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_engine(tmp_path_factory.mktemp("page-url"))
-
-
 @pytest.fixture
 def client(built, tmp_path, web):
     shop, internal = web
@@ -498,6 +494,7 @@ def test_page_urls_the_guard_refuses(client, web, page_url, code):
     assert web[1].hits == []
 
 
+@pytest.mark.slow
 def test_a_slow_page_is_bounded_by_the_url_timeout(client, web):
     t = time.monotonic()
     err = error_of(client.get("/api/v1/search", query_string={"page_url": url(web, "/slow")}), 422,

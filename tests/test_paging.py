@@ -22,7 +22,7 @@ from search import models
 from search.engine import SearchEngine
 from search.ranking import Candidate, rank
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, solid_image, tiny_catalog, write_jsonl
+from tests.fakes import FakeImageEmbedder, FakeTextEmbedder, solid_image, tiny_catalog, write_jsonl
 from tests.test_web_helpers import TODAY, make_app
 from web.params import SEARCH_FIELDS
 
@@ -78,11 +78,6 @@ def build(root: Path) -> tuple[SearchEngine, Path, Path]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     return build(tmp_path_factory.mktemp("paging"))
-
-
-@pytest.fixture
-def client(built, tmp_path):
-    return make_app(tmp_path, built).test_client()
 
 
 def get(client, path: str = "/api/v1/search", **args) -> dict:

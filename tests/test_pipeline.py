@@ -11,7 +11,7 @@ from indexer.pipeline import Indexer, write_rejects
 from search.store.base import Filters, ModelMismatchError
 from search.store.embedded import EmbeddedStore
 from search.store.schema import MAX_IMAGES
-from tests.conftest import FakeTextEmbedder, solid_image, tiny_catalog, write_jsonl
+from tests.fakes import FakeTextEmbedder, solid_image, tiny_catalog, write_jsonl
 
 
 @pytest.fixture

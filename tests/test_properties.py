@@ -27,7 +27,7 @@ from search import models
 from search.labels import LABEL_ORDER, endorsement_problem
 from search.ranking import Candidate, RankingConfig, apply_gate, rank
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog
+from tests.fakes import FakeImageEmbedder, FakeTextEmbedder, tiny_catalog
 
 pytest_plugins = ["tests.es_server"]
 
@@ -200,6 +200,7 @@ def test_analysed_query_text_never_breaks_retrieval(small_stores, text):
     small_stores.bm25(tokens, 5)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(_tokens)
 def test_any_tokens_are_words_for_elasticsearch(es_store_factory, tmp_path_factory, tokens):

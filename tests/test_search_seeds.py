@@ -25,7 +25,8 @@ from search.store.embedded import EmbeddedStore
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 TODAY = dt.date(2026, 11, 22)
-pytestmark = pytest.mark.skipif(not (SEEDS / "products.jsonl").exists(), reason="seeds/ not generated")
+pytestmark = [pytest.mark.slow,  # the seeds indexed with the real models
+              pytest.mark.skipif(not (SEEDS / "products.jsonl").exists(), reason="seeds/ not generated")]
 
 
 def _traps() -> dict:

@@ -8,6 +8,8 @@ from tests.store_contract import StoreContract
 
 pytest_plugins = ["tests.es_server"]
 
+pytestmark = pytest.mark.slow  # the store contract on the Elasticsearch emulator
+
 
 @pytest.fixture
 def make_store(es_store_factory):

@@ -218,6 +218,7 @@ def _open_in_processes(folder: Path, n: int) -> list[subprocess.CompletedProcess
     return [subprocess.CompletedProcess(p.args, p.wait(timeout=60), *p.communicate()) for p in procs]
 
 
+@pytest.mark.slow
 def test_an_index_without_the_dupe_of_column_gets_it_on_open(tmp_path):
     s = EmbeddedStore(tmp_path / "i")
     s.set_models(MODELS, DIMS)
@@ -267,6 +268,7 @@ def test_a_saved_view_without_the_dupe_of_column_is_built_again(tmp_path, monkey
     old.close()
 
 
+@pytest.mark.slow
 def test_an_index_of_schema_version_1_opens_searches_and_takes_more_images(tmp_path):
     """Version 1 stored one image vector per document: the same blob and graph key as a
     list of one now, so such an index is read as it is (saved graphs included) and records

@@ -8,6 +8,8 @@ from indexer.embed.base import EmbedderError
 from indexer.embed.registry import text_embedder
 from indexer.embed.text import SentenceTransformerEmbedder
 
+pytestmark = pytest.mark.slow  # the real text models
+
 
 @pytest.fixture(scope="module")
 def use():

@@ -190,7 +190,7 @@ def test_name_matcher_whole_words_fuzzy_and_chinese():
 def test_the_first_words_of_a_longer_name_are_not_a_misspelling_of_it():
     # "Oral-B" read on a Pro 4 package is not a misspelt "Oral-B iO" (a product's nickname)
     m = NameMatcher({"io9": ["oral-b io", "io9"], "lulu": ["lululemon"]})
-    assert m.find("Oral-B 3DCLEAN") == []
+    assert m.find("Oral-B 3DCLEAN") == [] and m.find("ORALB PRO 3") == [] and m.find("oralb pro brush") == []
     assert m.find("Oral-B iO brush head")[0].brand == "io9"
     assert m.find("lululemo leggings")[0].brand == "lulu"
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 import threading
 
 from indexer.embed import registry
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder
-from tests.fault_tools.fakes import IMAGE_SPEC, TEXT_SPEC
+from tests.fakes import IMAGE_SPEC, TEXT_SPEC, FakeImageEmbedder, FakeTextEmbedder
 from tests.test_web_helpers import build_engine, make_app
 from web.service import EngineHolder, warm
 

@@ -22,21 +22,6 @@ from web.service import ReindexJob
 ADMIN_KEY, AGENT_KEY = "admin-secret-1", "agent-secret-2"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_engine(tmp_path_factory.mktemp("api"))
-
-
-@pytest.fixture
-def app(built, tmp_path):
-    return make_app(tmp_path, built)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 def assert_error(resp, status: int, code: str | None = None, field: str | None = "<any>") -> dict:
     """The one error shape: {"error": {"code", "message", "field"}} and nothing else."""
     assert resp.status_code == status, resp.get_data(as_text=True)

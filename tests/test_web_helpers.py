@@ -14,7 +14,7 @@ from PIL import Image
 from indexer.pipeline import Indexer
 from search.engine import SearchEngine
 from search.store.embedded import EmbeddedStore
-from tests.conftest import FakeImageEmbedder, FakeTextEmbedder, solid_image, tiny_catalog, write_jsonl
+from tests.fakes import FakeImageEmbedder, FakeTextEmbedder, solid_image, tiny_catalog, write_jsonl
 from web import create_app
 
 EVIL_TITLE = "<script>alert('x')</script> yoga leggings"

@@ -16,6 +16,8 @@ from schemathesis import checks  # noqa: E402
 
 from tests.test_web_helpers import make_app  # noqa: E402
 
+pytestmark = pytest.mark.slow  # schemathesis against the whole API
+
 # Built at import: schemathesis' fixture-based (lazy) loading does not work with pytest 9.
 _root = Path(tempfile.mkdtemp(prefix="dupe-openapi-"))
 atexit.register(shutil.rmtree, _root, ignore_errors=True)

@@ -6,27 +6,11 @@ import os
 import re
 import time
 
-import pytest
 from PIL import Image
 
-from tests.test_web_helpers import EVIL_FACTORY, EVIL_TITLE, build_engine, jpeg_bytes, make_app
+from tests.test_web_helpers import EVIL_FACTORY, EVIL_TITLE, jpeg_bytes, make_app
 from web.i18n import STRINGS
 from web.photos import PhotoStore
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return build_engine(tmp_path_factory.mktemp("pages"))
-
-
-@pytest.fixture
-def app(built, tmp_path):
-    return make_app(tmp_path, built)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def html(resp, status: int = 200) -> str:

@@ -96,6 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from search.prices import load_fx
     fx = load_fx(settings.fx)          # a bad DUPE_FX stops the start (FxError), it is not a search error
+    app.extensions["dupe_fx"] = fx
 
     def build():
         from indexer.compose import build_engine

@@ -324,7 +324,10 @@ def brands():
 def currencies():
     """The exchange table: its base, rates, date and source (what ``currency=`` converts with)."""
     _no_params()
-    return jsonify({"fx": service.engine().fx_table.json()})
+    # the engine's table once it is up (a test may give it its own), else the configured one:
+    # the table is known before the index and models are loaded
+    built = current_app.extensions["dupe_engine"].engine
+    return jsonify({"fx": (built.fx_table if built is not None else current_app.extensions["dupe_fx"]).json()})
 
 
 @bp.get("/brand-products/<bp_id>/dupes")
@@ -369,8 +372,9 @@ def health():
 def openapi():
     _no_params()
     from web.openapi import spec
-    return jsonify(spec(links.external(request.script_root + (bp.url_prefix or "")),
-                        int(current_app.config["BATCH_MAX"])))
+    cfg = current_app.config
+    return jsonify(spec(links.external(request.script_root + (bp.url_prefix or "")), int(cfg["BATCH_MAX"]),
+                        int(cfg["ANON_RATE_LIMIT_PER_MIN"]), int(cfg["RATE_LIMIT_PER_MIN"])))
 
 
 # ----------------------------------------------------------------------------- admin

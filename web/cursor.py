@@ -87,7 +87,7 @@ def check(cursor: Cursor, resp: SearchResponse) -> None:
     response, so an index that changed during the search is seen too."""
     if cursor.key != resp.list_key:
         raise ApiError(400, "cursor_mismatch", "cursor: it belongs to another query (the parameters other than "
-                       f"k, page, lang and cursor must be the same): {RESTART}", "cursor")
+                       f"k, page, lang, currency and cursor must be the same): {RESTART}", "cursor")
     now = _of(resp, cursor.offset)
     if (cursor.generation, cursor.day) != (now.generation, now.day):
         what = "the index changed" if cursor.generation != now.generation else "the day changed (labels expire)"

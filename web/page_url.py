@@ -125,8 +125,10 @@ class ReadPages:
 
 
 def read_all(urls: Iterable[str]) -> ReadPages:
-    """A batch's pages, fetched concurrently within the batch's time budget (as its image
-    URLs are: ``service.fetch_all``), and read; pass the result to ``prepare``."""
+    """A batch's pages, fetched concurrently within one ``URL_BATCH_TIMEOUT`` of their own
+    (``service.fetch_all``), and read; pass the result to ``prepare``. Their images are
+    fetched afterwards with the batch's image URLs, within another: a batch with pages
+    may take twice the budget."""
     wanted = list(dict.fromkeys(urls))
     if not wanted:
         return ReadPages({})

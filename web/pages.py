@@ -43,7 +43,7 @@ PAGE_K = 20
 PAGE_FIELDS = ("q", "lang", "crop", "object", "category", "price_min", "price_max", "moq_max", "label", "region",
                "ship_within", "page", "group_by_factory", "brand", "brand_product", "photo_id", "page_url")
 _IMAGE_EXT_RE = re.compile(r".+\.(jpe?g|png|webp|gif|avif|bmp)$", re.I)
-_CURRENCY = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "KRW": "₩", "HKD": "HK$"}
+_CURRENCY = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "KRW": "₩", "HKD": "HK$", "VND": "₫"}
 
 
 # ----------------------------------------------------------------------------- helpers for templates

@@ -474,7 +474,7 @@ def parse_price(value: Any) -> float | None:
         if m is None:
             return None
         digits = re.sub(r"[\s\u00a0\u202f']", "", m.group(0)).rstrip(".,")
-        number = _number(digits)
+        number = _number(digits, three_decimals=bool(_THREE_DECIMALS.search(value)))
         if number is None:
             return None
     else:
@@ -482,14 +482,22 @@ def parse_price(value: Any) -> float | None:
     return number if math.isfinite(number) and 0 < number < 1e9 else None
 
 
-def _number(digits: str) -> float | None:
+#: Currencies whose amounts have three decimals (ISO 4217): "KWD 1.250" is one and a quarter.
+_THREE_DECIMALS = re.compile(r"\b(?:KWD|BHD|OMR|JOD|TND|IQD|LYD)\b", re.IGNORECASE)
+
+
+def _number(digits: str, three_decimals: bool = False) -> float | None:
     """"1,299.00" / "1.299,00" / "1,299" / "12,5": the last separator is the decimal one
-    when one or two digits follow it, or when both kinds are present."""
+    when one or two digits follow it, or when both kinds are present; with three digits
+    after it only when nothing but 0 is before it ("0.999": no thousands group starts with
+    0) or the currency has three decimals."""
     last = max(digits.rfind("."), digits.rfind(","))
     if last >= 0:
         both = "." in digits and "," in digits
         decimals = len(digits) - last - 1
-        if both or decimals in (1, 2) or (digits.count(digits[last]) == 1 and decimals != 3):
+        lone = digits.count(digits[last]) == 1
+        if (both or decimals in (1, 2) or (lone and decimals != 3)
+                or (lone and decimals == 3 and (digits[:last] in ("", "0") or three_decimals))):
             digits = re.sub(r"[.,]", "", digits[:last]) + "." + digits[last + 1:]
         else:
             digits = re.sub(r"[.,]", "", digits)

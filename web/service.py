@@ -349,18 +349,16 @@ def run_search(p: SearchParams, image: Any = None, ocr_text: str | None = None) 
 
 def check_currency(code: str | None) -> None:
     """400 unless the exchange table has a rate for ``code`` (None: the listings' own)."""
-    rates = engine().fx_table.rates
-    if code is not None and code not in rates:
-        raise ApiError(400, "unknown_currency", f"currency: no exchange rate for {code!r}; the table has "
-                       f"{', '.join(sorted(rates))} (GET /api/v1/currencies)", "currency")
+    problem = engine().fx_table.unknown(code)
+    if problem:
+        raise ApiError(400, "unknown_currency", f"currency: {problem} (GET /api/v1/currencies)", "currency")
 
 
 def money(data: dict[str, Any], currency: str | None) -> dict[str, Any]:
-    """``data`` with every price in ``currency`` (``search.serialize.in_currency``); as it
-    is without one."""
+    """``data`` with every price in ``currency`` (``search.serialize.in_currency``; checked
+    with ``check_currency`` before the work), as it is without one."""
     if currency is None:
         return data
-    check_currency(currency)
     return in_currency(data, currency, engine().fx_table)
 
 

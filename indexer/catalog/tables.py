@@ -30,7 +30,10 @@ UTF8, UTF8_BOM, GB18030 = "UTF-8", "UTF-8 with BOM", "GB18030"
 _CHINESE_SHARE = 0.8
 _ASCII = re.compile(r"[\x00-\x7f]+")
 #: A workbook that unpacks to more than this is refused before openpyxl reads it.
-MAX_XLSX_UNPACKED = 4 << 30
+#: (256 MiB holds half a million products; a zip bomb, or one huge cell, stops here before
+#: openpyxl parses it: it reads a cell whole, however long, before cutting it to Excel's
+#: 32,767 characters.)
+MAX_XLSX_UNPACKED = 256 << 20
 
 
 class Row(NamedTuple):
@@ -286,7 +289,7 @@ def _not_xlsx(path: Path) -> str | None:
     except (zipfile.BadZipFile, OSError, ValueError) as e:
         return f"not a readable .xlsx workbook (damaged zip: {e})"
     if unpacked > MAX_XLSX_UNPACKED:
-        return f"the workbook unpacks to {unpacked / 2**30:.1f} GiB, over {MAX_XLSX_UNPACKED >> 30} GiB"
+        return f"the workbook unpacks to {unpacked / 2**20:.1f} MiB, over {MAX_XLSX_UNPACKED / 2**20:g} MiB"
     return None
 
 

@@ -19,6 +19,8 @@ import pytest
 
 from tests.test_web_helpers import jpeg_bytes, make_app, png_bytes
 
+pytestmark = pytest.mark.slow  # a real browser
+
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
 CHROMIUM = os.environ.get("DUPE_CHROMIUM", "/usr/bin/chromium")

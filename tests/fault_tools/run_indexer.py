@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
-from tests.fault_tools.fakes import IMAGE_SPEC, TEXT_SPEC, register
+from tests.fakes import IMAGE_SPEC, TEXT_SPEC, register
 
 
 class _Tty:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tests.fault_tools.fakes import IMAGE_SPEC, TEXT_SPEC, register
+from tests.fakes import IMAGE_SPEC, TEXT_SPEC, register
 
 
 def main(argv: list[str]) -> None:
