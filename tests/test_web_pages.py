@@ -68,9 +68,11 @@ def test_language_switch(client):
     switch = re.search(r'id="lang-switch" href="([^"]+)"', en).group(1)
     assert "lang=zh" in switch and "q=lululemon" in switch
     assert "同厂" in html(client.get(switch.replace("&amp;", "&")))
-    assert "同厂" in html(client.get("/search?q=lululemon+leggings", headers={"Accept-Language": "zh-CN,zh;q=0.9"}))
-    assert "Same foundry" in html(client.get("/search?q=lululemon+leggings",
-                                             headers={"Accept-Language": "fr-FR,en;q=0.5"}))
+    # a visitor who has not chosen: the browser's preference (this client chose zh above)
+    fresh = client.application.test_client
+    assert "同厂" in html(fresh().get("/search?q=lululemon+leggings", headers={"Accept-Language": "zh-CN,zh;q=0.9"}))
+    assert "Same foundry" in html(fresh().get("/search?q=lululemon+leggings",
+                                              headers={"Accept-Language": "fr-FR,en;q=0.5"}))
 
 
 def test_every_ui_string_exists_in_both_languages():
@@ -232,3 +234,24 @@ def test_photo_objects_are_chips_that_search_each_one_and_keep_no_part_text(buil
     # An object's box is read on its own: its text is never kept as the whole photo's.
     photo_id = photo_url.rsplit("/", 1)[1]
     assert ocr.calls == 2 and not (tmp_path / "uploads" / f"{photo_id}.json").exists()
+
+
+def _page_lang(resp) -> str:
+    m = re.search(r'<html lang="([a-z]+)', resp.get_data(as_text=True))
+    assert m, resp.get_data(as_text=True)[:300]
+    return m.group(1)
+
+
+def test_the_language_chosen_stays_through_searches_uploads_and_redirects(app):
+    zh_browser = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    c = app.test_client()
+    assert _page_lang(c.get("/", headers=zh_browser)) == "zh"                # the first default
+    assert _page_lang(c.get("/?lang=en", headers=zh_browser)) == "en"        # chosen
+    search = c.post("/search", data={"q": "yoga", "lang": "en"}, headers=zh_browser)
+    assert search.status_code == 303 and _page_lang(c.get(search.headers["Location"], headers=zh_browser)) == "en"
+    upload = c.post("/search", data={"lang": "en", "photo": (io.BytesIO(jpeg_bytes()), "p.jpg", "image/jpeg")},
+                    headers=zh_browser, content_type="multipart/form-data")
+    assert upload.status_code == 303 and _page_lang(c.get(upload.headers["Location"], headers=zh_browser)) == "en"
+    assert _page_lang(c.get("/search?q=yoga&lang=zh")) == "zh"                # chosen again: kept
+    assert _page_lang(c.get("/search?q=yoga", headers={"Accept-Language": "en"})) == "zh"
+    assert _page_lang(app.test_client().get("/", headers=zh_browser)) == "zh"     # another visitor: their own

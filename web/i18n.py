@@ -1,9 +1,12 @@
 """UI strings of the search page in Chinese and English, and the UI language of a request.
 
-``?lang=zh|en`` chooses; without it the browser's Accept-Language decides; English is
-the fallback. Keys missing in one language fall back to English.
+``?lang=zh|en`` (or the form's ``lang``) chooses, and a cookie keeps the choice for the next
+pages; without either the browser's Accept-Language decides; English is the fallback. Keys
+missing in one language fall back to English.
 """
 from __future__ import annotations
+
+from typing import Any
 
 from flask import has_request_context, request
 
@@ -211,10 +214,13 @@ def t(key: str, lang: str, **kw: object) -> str:
     return s.format(**kw) if kw else s
 
 
-def ui_lang() -> str:
-    """zh or en: ``?lang=`` if valid, else the browser's preference, else English."""
+LANG_COOKIE = "lang"
+
+
+def asked_lang() -> str | None:
+    """The UI language the request chooses itself (``lang`` in its query or form), if any."""
     if not has_request_context():
-        return "en"
+        return None
     asked = request.args.get("lang") or ""
     if not asked and request.method == "POST" and request.mimetype in (
             "multipart/form-data", "application/x-www-form-urlencoded"):
@@ -225,7 +231,28 @@ def ui_lang() -> str:
     asked = asked.strip().lower()
     if asked in UI_LANGS:
         return asked
-    if asked.startswith("zh"):
-        return "zh"
+    return "zh" if asked.startswith("zh") else None
+
+
+def ui_lang() -> str:
+    """zh or en: the request's own ``lang``, else the one chosen before (the ``lang``
+    cookie ``remember_lang`` sets), else the browser's preference, else English."""
+    if not has_request_context():
+        return "en"
+    asked = asked_lang()
+    if asked:
+        return asked
+    kept = request.cookies.get(LANG_COOKIE, "")
+    if kept in UI_LANGS:
+        return kept
     best = request.accept_languages.best_match(["zh", "zh-CN", "zh-TW", "en"], default="en")
     return "zh" if best.startswith("zh") else "en"
+
+
+def remember_lang(response: Any) -> Any:
+    """A page's answer keeps the language the request chose (a year): searches, uploads,
+    redirects and share links stay in it, whatever the browser prefers."""
+    asked = asked_lang()
+    if asked and request.cookies.get(LANG_COOKIE) != asked:
+        response.set_cookie(LANG_COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

@@ -33,10 +33,11 @@ from search.models import Listing
 from search.serialize import pick_title
 from web import cards, links, page_url, photos, service, work
 from web.errors import ApiError
-from web.i18n import t, ui_lang
+from web.i18n import remember_lang, t, ui_lang
 from web.params import SearchParams, parse_search
 
 bp = Blueprint("pages", __name__)
+bp.after_request(remember_lang)
 
 PAGE_K = 20
 # What the page's forms and links send; anything else in a URL (utm_*, fbclid...) is ignored.
