@@ -25,6 +25,9 @@ FX_BASE = "CNY"
 DEFAULT_FX_TO_CNY: dict[str, float] = {"CNY": 1.0, "USD": 7.1, "EUR": 7.7, "GBP": 9.0, "HKD": 0.91,
                                        "JPY": 0.047, "KRW": 0.0052, "VND": 0.00028, "RUB": 0.078}
 DEFAULT_FX_DATE = "2026-11-01"
+#: Digits after the point of a currency's amounts (ISO 4217 minor units), where not 2.
+MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0, "PYG": 0, "XOF": 0, "XAF": 0,
+               "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3, "IQD": 3, "LYD": 3}
 _CODE = re.compile(r"^[A-Z]{3}$")
 
 

@@ -12,7 +12,7 @@ from search.claims import Claim
 from search.engine import SearchResponse
 from search.labels import Label
 from search.models import Listing
-from search.prices import FxTable, convert
+from search.prices import MINOR_UNITS, FxTable, convert
 from search.ranking import Result
 from search.records import BrandProduct, Factory
 from search.understanding import ProductHit
@@ -113,9 +113,6 @@ def response_json(resp: SearchResponse, lang: str = "en") -> dict[str, Any]:
     }
 
 
-#: Digits after the point of a currency's amounts (ISO 4217 minor units), where not 2.
-MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0, "PYG": 0, "XOF": 0, "XAF": 0,
-               "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3, "IQD": 3, "LYD": 3}
 _NOT_MONEY = frozenset({"fx", "query"})          # the table itself, the request's echo
 
 

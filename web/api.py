@@ -237,10 +237,16 @@ def _search_request() -> tuple[SearchParams, Any]:
 def search():
     p, upload = _search_request()
     with work.photo_slot(upload is not None or p.has_photo_source()):
-        page = page_url.prepare(p) if p.page_url else None       # a product page: its words and image
-        resp = (service.run_search(page.params, page.image) if page
-                else service.run_search(p, service.photo_for(p, upload)))
-    return jsonify(page_url.annotate(service.search_json(resp, p), page))
+        return jsonify(_searched(p, upload))
+
+
+def _searched(p: SearchParams, upload: Any = None, fetcher: Any = None, pages: Any = None) -> dict[str, Any]:
+    """One API search's JSON: by a product page (its words and image, ``web.page_url``), or
+    by the parameters and the photo they give (``upload``, or fetched by ``fetcher``)."""
+    page = page_url.prepare(p, fetcher, pages) if p.page_url else None
+    resp = (service.run_search(page.params, page.image) if page
+            else service.run_search(p, service.photo_for(p, upload, fetcher)))
+    return page_url.annotate(service.search_json(resp, p), page)
 
 
 @bp.post("/search/batch")
@@ -285,11 +291,8 @@ def search_batch():
             if isinstance(p, Exception):
                 raise p
             with work.photo_slot(p.has_photo_source()):
-                page = page_url.prepare(p, fetcher, pages) if p.page_url else None
-                resp = (service.run_search(page.params, page.image) if page
-                        else service.run_search(p, service.photo_for(p, fetcher=fetcher)))
-            out.append({"index": i, "id": ref, "status": 200,
-                        "result": page_url.annotate(service.search_json(resp, p), page)})
+                result = _searched(p, fetcher=fetcher, pages=pages)
+            out.append({"index": i, "id": ref, "status": 200, "result": result})
         except ApiError as e:
             if e.code == "index_unavailable":
                 raise         # the index is down: the whole batch fails the same way

@@ -35,6 +35,8 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from lxml import html as lxml_html
 
+from search.prices import MINOR_UNITS
+
 MAX_NAME_CHARS = 300
 MAX_BRAND_CHARS = 100
 #: JSON-LD nodes looked at per page, and how deep: a page is untrusted input.
@@ -483,7 +485,7 @@ def parse_price(value: Any) -> float | None:
 
 
 #: Currencies whose amounts have three decimals (ISO 4217): "KWD 1.250" is one and a quarter.
-_THREE_DECIMALS = re.compile(r"\b(?:KWD|BHD|OMR|JOD|TND|IQD|LYD)\b", re.IGNORECASE)
+_THREE_DECIMALS = re.compile(r"\b(?:%s)\b" % "|".join(c for c, d in MINOR_UNITS.items() if d == 3), re.IGNORECASE)
 
 
 def _number(digits: str, three_decimals: bool = False) -> float | None:
