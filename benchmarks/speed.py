@@ -392,7 +392,7 @@ def text_query_set(seed: int, n: int) -> list[str]:
 def build_engine(w: Work, *, ocr: bool) -> Any:
     from indexer.embed.ocr import OcrReader
     from indexer.embed.registry import image_embedder, text_embedder
-    from search.engine import SearchEngine
+    from search.engine import SearchEngine, SearchRequest
     from search.store.embedded import EmbeddedStore
     store = EmbeddedStore(w.index, create=False)
     return SearchEngine(store, text_embedder("use"), image_embedder("effnet-sscd"), OcrReader() if ocr else None)
@@ -406,12 +406,11 @@ def timed(fn: Callable[[], Any]) -> float:
 
 def phase_search(w: Work, args: argparse.Namespace) -> dict[str, Any]:
     """Warm latency end to end through SearchEngine.search; serving memory; profile."""
-    from search.engine import SearchRequest
     t = time.perf_counter()
     engine = build_engine(w, ocr=True)
     engine.search(SearchRequest(text="warm up"))          # opens the view: columns + graphs
     open_s = time.perf_counter() - t
-    origin = {f: v.origin for f, v in engine.store._view.vectors.items()}
+    origin = {f: v.origin for f, v in engine.store.describe().fields.items()}
     queries = text_query_set(w.seed + 1, args.queries)
     for q in queries[:30]:
         engine.search(SearchRequest(text=q))
@@ -485,7 +484,7 @@ def phase_recall(w: Work, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field, qs in (("text", tq), ("image", iq)):
         store.knn(field, qs[0], 10)
-        out[f"{field}_mode"] = store._view.vectors[field].origin
+        out[f"{field}_mode"] = store.describe().fields[field].origin
         exact100 = exact_topk(w, field, qs, 100)
         for k in (10, 100):
             want = [x[:k] for x in exact100]
@@ -679,7 +678,6 @@ def phase_lancedb(w: Work, args: argparse.Namespace) -> dict[str, Any]:
     import sqlite3
     from indexer.embed.registry import text_embedder
     from search.analysis import Analyzer, alias_map
-    from search.engine import SearchRequest
     db = w.index / (w.index / "CURRENT").read_text().strip()
     conn = sqlite3.connect(db, check_same_thread=False)     # LanceDB reads the batches in its own thread
     brands = [json.loads(s) for (s,) in conn.execute("SELECT source FROM docs WHERE kind = 'brand'")]

@@ -25,8 +25,10 @@ from indexer.catalog.records import (
 )
 from search.analysis import Analyzer, alias_map
 from search.labels import TrademarkGuard
+from search.regions import prefixes
 from search.store.base import IndexDoc
-from search.store.schema import MAX_IMAGES, doc_id, label_key
+from search.store.schema import FIELDS, MAX_IMAGES, doc_id, label_key
+from search.texts import canonical
 
 ANALYSIS_VERSION = "5"
 # BM25 runs on one token field, so field weights are expressed by repetition (BM25F with
@@ -117,10 +119,12 @@ def plan_product(p: Product, cat: Catalog, analyzer: Analyzer, guard: TrademarkG
               + analyzer.tokens(p.description, limit=DESCRIPTION_TOKENS))
     texts = list(p.titles.values())
     doc = IndexDoc(id=doc_id("product", p.id), kind="product", source=source, tokens=tokens, content_hash="",
-                   category=p.category, price_min=p.min_price, moq=p.moq, region=f.region,
+                   category=p.category, price_min=p.min_price, moq=p.moq, region=canonical(f.region),
+                   regions=prefixes(canonical(f.region)),
                    ship_within_hours=f.ship_within_hours, factory=f.id,
                    brand=targets[0].brand if targets else None, labels=endorsement_labels(f),
-                   dupe_of=list(dict.fromkeys(bp.id for bp in targets)))
+                   dupe_of=list(dict.fromkeys(bp.id for bp in targets)),
+                   certifications=[c for c in map(canonical, f.certifications) if c])
     return DocPlan(doc, texts, plan_images(p.images), _hash(texts))
 
 
@@ -163,5 +167,5 @@ def plan_catalog(cat: Catalog) -> list[DocPlan]:
 def finish_hash(plan: DocPlan, models: dict[str, str]) -> str:
     """The content hash: changes whenever anything the stored document depends on changes."""
     d = plan.doc
-    return _hash(ANALYSIS_VERSION, models, d.kind, d.source, d.tokens, d.category, d.price_min, d.moq, d.region,
-                 d.ship_within_hours, d.factory, d.brand, d.labels, d.dupe_of, plan.text_key, plan.image_keys)
+    return _hash(ANALYSIS_VERSION, models, d.source, d.tokens, *(getattr(d, f.name) for f in FIELDS),
+                 plan.text_key, plan.image_keys)

@@ -39,13 +39,14 @@ def catalog_docs() -> list[IndexDoc]:
     return [
         doc("p1", "yoga leggings high waist nylon", text=basis(8, 0), image=basis(6, 0), category="leggings",
             price_min=40.0, moq=2, region="yiwu", ship_within_hours=24, factory="f1",
-            labels=["same_foundry", "same_foundry:lululemon"], dupe_of=["bp-align"]),
+            labels=["same_foundry", "same_foundry:lululemon"], dupe_of=["bp-align"], certifications=["BSCI", "ISO 9001"]),
         doc("p2", "yoga leggings cotton", text=basis(8, 1), image=basis(6, 1), category="leggings",
             price_min=25.0, moq=50, region="jinjiang", ship_within_hours=48, factory="f2",
-            labels=["equal_quality", "equal_quality:lululemon"], dupe_of=["bp-align", "bp-wunder"]),
+            labels=["equal_quality", "equal_quality:lululemon"], dupe_of=["bp-align", "bp-wunder"],
+            certifications=["OEKO-TEX Standard 100"]),
         doc("p3", "electric toothbrush sonic", text=basis(8, 2), image=basis(6, 2), category="toothbrush",
             price_min=90.0, moq=10, region="shenzhen", ship_within_hours=72, factory="f3",
-            labels=["same_foundry", "same_foundry:sonicare"], dupe_of=["bp-diamond"]),
+            labels=["same_foundry", "same_foundry:sonicare"], dupe_of=["bp-diamond"], certifications=["CE", "ISO 9001"]),
         doc("p4", "water flosser 露露乐蒙 瑜伽", text=basis(8, 3), category="flosser",
             price_min=120.0, moq=5, region="shenzhen", ship_within_hours=24, factory="f3",
             labels=["same_foundry", "same_foundry:sonicare"]),
@@ -134,6 +135,7 @@ class StoreContract(MultiImageContract):
             ("leggings", 40.0, 2, "yiwu", 24, "f1")
         assert p1.labels == ["same_foundry", "same_foundry:lululemon"] and b1.brand == "lululemon"
         assert p1.dupe_of == ["bp-align"] and got[2].dupe_of == [] and b1.labels == []
+        assert p1.certifications == ["BSCI", "ISO 9001"] and b1.certifications == []
         assert store.get(["p2"])[0].dupe_of == ["bp-align", "bp-wunder"]
         np.testing.assert_allclose(p1.text_vector, unit(basis(8, 0)), atol=1e-6)
         assert store.get(["p4"])[0].image_vector is None
@@ -144,7 +146,7 @@ class StoreContract(MultiImageContract):
             if name == "kind":
                 return "product"
             if name in schema.MULTI_VALUED:
-                return [f"{name}-a", f"{name}-b"]
+                return [f"{name} a", f"{name}-b"]          # catalog values may hold spaces
             return {"keyword": f"{name}-value", "integer": 7, "float": 1.5}[kind]
         values = {name: value(name, kind) for name, kind in schema.FILTER_FIELDS.items()}
         store.upsert([IndexDoc(id="x1", source={}, tokens=["x"], content_hash="h", text_vector=unit(basis(8, 0)),
@@ -236,6 +238,13 @@ class StoreContract(MultiImageContract):
         (Filters(dupe_of=("bp-align",), ids=("p1", "p3")), {"p1"}),
         (Filters(dupe_of=("bp-align",), kind="brand_product"), set()),
         (Filters(dupe_of=("bp-align",), kind=None), {"p1", "p2"}),
+        # certifications: any of these exact values, spaces and all
+        (Filters(certifications=("ISO 9001",)), {"p1", "p3"}),
+        (Filters(certifications=("OEKO-TEX Standard 100", "CE")), {"p2", "p3"}),
+        (Filters(certifications=("ISO", "9001", "Standard")), set()),                 # never a part of a value
+        (Filters(certifications=("ISO 9001",), labels=("same_foundry:lululemon",)), {"p1"}),
+        (Filters(certifications=("ISO 9001",), price_max=50.0), {"p1"}),
+        (Filters(certifications=("BSCI",), kind="brand_product"), set()),
         (Filters(region="shenzhen"), {"p3", "p4"}),
         (Filters(ship_within_max=24), {"p1", "p4"}),
         (Filters(factory="f3"), {"p3", "p4"}),

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from search.store import embedded
+from search.store.embedded import knn, lexicon, sqlite, vectors, view
 from search.store.base import Filters, IndexDoc
 from search.store.embedded import EmbeddedStore
 
@@ -86,7 +86,8 @@ def store(tmp_path, data):
 
 
 def graph_in_use(s: EmbeddedStore, field: str = "text") -> bool:
-    return s._view is not None and s._view.vectors[field].ann is not None
+    state = s.describe()
+    return state.loaded and state.fields[field].graph
 
 
 def test_recall_against_exact_search(store, data, queries):
@@ -125,7 +126,7 @@ def test_filters_are_applied_inside_the_search(store, data, queries, monkeypatch
         assert all(keep(i) for g in got for i in g), f
         assert recall(got, want) >= 0.98, f
     # Force the graph path for a selective filter: oversampling, then exact fallback.
-    monkeypatch.setattr(embedded, "EXACT_SUBSET_MAX", 10)
+    monkeypatch.setattr(knn, "EXACT_SUBSET_MAX", 10)
     for f, keep in cases[:3]:
         got = [[h.id for h in store.knn("text", q, 10, f)] for q in queries[:30]]
         want = exact_many(data, queries[:30], 10, keep)
@@ -171,8 +172,8 @@ def test_reopen_loads_the_saved_graph_and_applies_later_writes(tmp_path, store, 
     store.close()
     again = open_store(tmp_path / "idx", create=False)
     got = [[h.id for h in again.knn("text", q, 10)] for q in queries]
-    assert again._view.vectors["text"].origin == "loaded"
-    assert again._view.vectors["text"].ann.expansion_search == embedded.HNSW_EXPANSION_SEARCH
+    assert again.describe().fields["text"].origin == "loaded"
+    assert again.describe().fields["text"].beam == vectors.HNSW_EXPANSION_SEARCH
     assert got[0][0] == "p11" and all("p12" not in g for g in got)
     assert recall(got, exact_many(data, queries, 10)) >= 0.98
     again.close()
@@ -185,7 +186,7 @@ def test_a_damaged_graph_file_is_rebuilt(tmp_path, store, data, queries):
         p.write_bytes(b"garbage")
     again = open_store(tmp_path / "idx", create=False)
     got = [[h.id for h in again.knn("text", q, 10)] for q in queries]
-    assert again._view.vectors["text"].origin == "built"
+    assert again.describe().fields["text"].origin == "built"
     assert recall(got, exact_many(data, queries, 10)) >= 0.98
     again.close()
 
@@ -209,8 +210,8 @@ def test_rebuild_swaps_graphs_too(tmp_path, store, data, queries):
 def test_a_reader_behind_a_pruned_log_reloads(tmp_path, store, data, queries, monkeypatch):
     reader = open_store(tmp_path / "idx", create=False)
     reader.knn("text", queries[0], 5)
-    monkeypatch.setattr(embedded, "VLOG_KEEP", 10)
-    monkeypatch.setattr(embedded, "VLOG_PRUNE_STEP", 1)
+    monkeypatch.setattr(sqlite, "VLOG_KEEP", 10)
+    monkeypatch.setattr(sqlite, "VLOG_PRUNE_STEP", 1)
     store.upsert(make_docs(queries[:20], start=20))          # p20..p39 now sit on the queries
     for i in range(20):
         data[f"p{20 + i}"] = queries[i]
@@ -263,6 +264,11 @@ def wordy_docs(n: int, seed: int, start: int = 0) -> list[IndexDoc]:
     return docs
 
 
+def fts_match(tokens: list[str]) -> str:
+    """An FTS5 MATCH expression: OR of the tokens, each quoted (never query syntax)."""
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens if t)
+
+
 def fts5_reference(docs: dict[str, list[str]], query: list[str], k: int, keep=None) -> dict[str, float]:
     """SQLite FTS5's own bm25() over the same tokens (what the store reproduces in memory)."""
     import sqlite3
@@ -270,7 +276,7 @@ def fts5_reference(docs: dict[str, list[str]], query: list[str], k: int, keep=No
     conn.execute("CREATE VIRTUAL TABLE fts USING fts5(id UNINDEXED, tokens, tokenize='ascii')")
     conn.executemany("INSERT INTO fts VALUES (?, ?)", [(i, " ".join(t)) for i, t in docs.items()])
     rows = conn.execute("SELECT id, -bm25(fts) FROM fts WHERE fts MATCH ? ORDER BY bm25(fts)",
-                        (embedded.fts_match(query),)).fetchall()
+                        (fts_match(query),)).fetchall()
     return dict([(i, sc) for i, sc in rows if keep is None or keep(i)][:k])
 
 
@@ -306,30 +312,30 @@ def test_bm25_is_fts5s_bm25_through_writes_and_compaction(tmp_path, monkeypatch)
         held[d.id], kind[d.id], cat[d.id] = d.tokens, d.kind, d.category
     for i in range(200, 220):
         del held[f"d{i}"]
-    assert s._view is not None
     check(2e-3)
+    assert s.describe().postings_changed > 0            # the changes sit in the delta part
     # Compaction merges the delta into the bulk postings.
-    monkeypatch.setattr(embedded, "LEX_DELTA_MAX", 1)
+    monkeypatch.setattr(view, "LEX_DELTA_MAX", 1)
     more = wordy_docs(80, seed=6, start=300)
     s.upsert(more)
     for d in more:
         held[d.id], kind[d.id], cat[d.id] = d.tokens, d.kind, d.category
     s.bm25(["t0"], 5)
-    assert s._view.lex.changed() == 0
+    assert s.describe().postings_changed == 0
     check(2e-3)
     s.close()
 
 
 def test_bm25_pruning_keeps_the_exact_top_k(monkeypatch):
     """MaxScore pruning (common tokens only add to candidates) returns the same top k."""
-    lex = embedded._Lexicon()
+    lex = lexicon.Lexicon()
     docs = wordy_docs(3000, seed=8)
     lex.build(np.arange(len(docs)), [" ".join(d.tokens) for d in docs], len(docs) + 1)
     for i in range(0, 300, 7):                       # some changed documents in the delta part
         lex.put(i, " ".join(wordy_docs(1, seed=100 + i)[0].tokens))
     rng = np.random.default_rng(2)
     allowed = rng.random(len(docs) + 1) < 0.7
-    monkeypatch.setattr(embedded._Lexicon, "PRUNE_BUDGET", 0)
+    monkeypatch.setattr(lexicon.Lexicon, "PRUNE_BUDGET", 0)
     pruned_some = 0
     for _ in range(60):
         q = [f"t{int(x)}" for x in rng.integers(0, 60, int(rng.integers(2, 8)))]
@@ -337,14 +343,14 @@ def test_bm25_pruning_keeps_the_exact_top_k(monkeypatch):
             full_p, full_s = lex.search(q, len(docs), allowed, None)
             p, sc = lex.search(q, len(docs), allowed, k)
             pruned_some += p.size < full_p.size
-            want = embedded._top(full_p, full_s, k)
-            got = embedded._top(p, sc, k)
+            want = knn.top(full_p, full_s, k)
+            got = knn.top(p, sc, k)
             assert got[0] == want[0] and got[1] == pytest.approx(want[1], rel=1e-9), (q, k)
     assert pruned_some > 20
 
 
 def test_the_saved_view_is_reused_and_caught_up(tmp_path, store, data, queries, monkeypatch):
-    monkeypatch.setattr(embedded, "VIEW_SAVE_MIN", 100)
+    monkeypatch.setattr(view, "VIEW_SAVE_MIN", 100)
     store.warm()
     assert list((tmp_path / "idx").glob("*.view.s*.npz"))
     store.upsert(make_docs(queries[:1], start=15))              # after the save: applied from the log
@@ -355,7 +361,8 @@ def test_the_saved_view_is_reused_and_caught_up(tmp_path, store, data, queries, 
     got = again.bm25(["w1", "w2"], 50, Filters(category="c3"))
     assert [h.id for h in got] == [i for i, _ in want_bm25]
     assert [h.score for h in got] == pytest.approx([sc for _, sc in want_bm25], rel=1e-6)
-    assert again._view.saved_seq >= 0 and again._view.saved_seq < again._view.seq
+    state = again.describe()
+    assert 0 <= state.saved_seq < state.seq
     assert again.knn("text", queries[0], 1)[0].id == "p15"
     assert "p16" not in [h.id for h in again.bm25(["w2"], 5000, Filters(kind=None))]
     again.close()
@@ -364,7 +371,7 @@ def test_the_saved_view_is_reused_and_caught_up(tmp_path, store, data, queries, 
 def test_top_breaks_ties_by_rowid():
     rowids = np.array([5, 3, 9, 1])
     scores = np.array([0.5, 0.9, 0.9, 0.9], dtype=np.float32)
-    assert embedded._top(rowids, scores, 2)[0] == [1, 3]
+    assert knn.top(rowids, scores, 2)[0] == [1, 3]
 
 
 def test_models_load_after_the_graph(tmp_path, data):
@@ -386,10 +393,10 @@ def test_models_load_after_the_graph(tmp_path, data):
 
 
 def test_search_beam_grows_with_the_graph():
-    assert embedded.search_beam(0) == embedded.HNSW_EXPANSION_SEARCH
-    assert embedded.search_beam(100_000) == embedded.HNSW_EXPANSION_SEARCH
-    assert embedded.search_beam(1_000_000) == 2_000
-    assert embedded.search_beam(2_000_000) > embedded.search_beam(1_000_000)
+    assert vectors.search_beam(0) == vectors.HNSW_EXPANSION_SEARCH
+    assert vectors.search_beam(100_000) == vectors.HNSW_EXPANSION_SEARCH
+    assert vectors.search_beam(1_000_000) == 2_000
+    assert vectors.search_beam(2_000_000) > vectors.search_beam(1_000_000)
 
 
 def test_a_reader_reinserts_only_the_vectors_and_tokens_that_changed(tmp_path, store, data, queries, monkeypatch):
@@ -400,7 +407,7 @@ def test_a_reader_reinserts_only_the_vectors_and_tokens_that_changed(tmp_path, s
     assert graph_in_use(reader) and graph_in_use(reader, "image")
     inserted: dict[str, list[int]] = {"text": [], "image": []}
     put: list[int] = []
-    real_set_vectors, real_put = embedded._View.set_vectors, embedded._Lexicon.put
+    real_set_vectors, real_put = view.View.set_vectors, lexicon.Lexicon.put
 
     def spy_set_vectors(self, v, rowids, *rest):
         inserted[v.name].extend(rowids)
@@ -409,8 +416,8 @@ def test_a_reader_reinserts_only_the_vectors_and_tokens_that_changed(tmp_path, s
     def spy_put(self, pos, tokens):
         put.append(pos)
         return real_put(self, pos, tokens)
-    monkeypatch.setattr(embedded._View, "set_vectors", spy_set_vectors)
-    monkeypatch.setattr(embedded._Lexicon, "put", spy_put)
+    monkeypatch.setattr(view.View, "set_vectors", spy_set_vectors)
+    monkeypatch.setattr(lexicon.Lexicon, "put", spy_put)
 
     docs = {d.id: d for d in make_docs(np.stack(list(data.values())))}
     repriced = [replace(docs[f"p{i}"], price_min=1000.0 + i) for i in range(100, 150)]
@@ -427,9 +434,10 @@ def test_a_reader_reinserts_only_the_vectors_and_tokens_that_changed(tmp_path, s
     assert [h.id for h in reader.bm25(["brandnew"], 5)] == ["p300"]
     assert "p300" not in {h.id for h in reader.bm25([docs["p300"].tokens[0]], 5000)}
     # A removed vector is a change too.
+    images_before = reader.describe().fields["image"].vectors
     store.upsert([replace(docs["p301"], image_vectors=())])
     reader.knn("image", queries[0], 5)
-    assert len(inserted["image"]) == 1 and not reader._view.vectors["image"].ann.contains(inserted["image"][0])
+    assert len(inserted["image"]) == 1 and reader.describe().fields["image"].vectors == images_before - 1
     assert "p301" not in {h.id for h in reader.knn("image", docs["p301"].image_vector, 5)}
     reader.close()
 
@@ -501,7 +509,7 @@ def test_documents_are_ranked_by_their_best_image_on_the_graph(tmp_path):
     for store in (s, reader):
         check(store)
         check(store, Filters(category="c3"), lambda i: category[i] == "c3")
-    assert graph_in_use(s, "image") and s._view.vectors["image"].count == sum(len(m) for m in images.values())
+    assert graph_in_use(s, "image") and s.describe().fields["image"].vectors == sum(len(m) for m in images.values())
 
     # Fewer images: the dropped ones find the document no more, in this and the other connection.
     cut = later[:20]
@@ -516,6 +524,6 @@ def test_documents_are_ranked_by_their_best_image_on_the_graph(tmp_path):
     s.close()
     again = open_store(tmp_path / "idx", create=False)
     check(again)
-    assert again._view.vectors["image"].origin == "loaded"
+    assert again.describe().fields["image"].origin == "loaded"
     again.close()
     reader.close()

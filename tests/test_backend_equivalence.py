@@ -60,7 +60,7 @@ def test_same_query_same_top_results(engines, query):
     for mode in ("bm25", "dense", "hybrid"):
         left, right = _ids(a, text=query, mode=mode), _ids(b, text=query, mode=mode)
         assert bool(left) == bool(right)
-        # BM25 differs in its last digits between SQLite FTS5 and Lucene (idf formula,
+        # BM25 differs in its last digits between the embedded store (FTS5's formula) and Lucene (idf formula,
         # Lucene's one-byte length norms), so near-ties may swap: the best result of each
         # backend must be among the other's top 3, and the top 10 must mostly agree.
         assert left[:1] == right[:1] or (left[0] in right[:3] and right[0] in left[:3]), (mode, left, right)

@@ -38,18 +38,18 @@ def store(make):
 
 
 def alias_targets(store: ElasticStore) -> list[str]:
-    return sorted(store._es.indices.get_alias(name=store.config.index_prefix).body)
+    return sorted(store.client.indices.get_alias(name=store.config.index_prefix).body)
 
 
 def prefix_indices(store: ElasticStore) -> list[str]:
-    return sorted(store._es.indices.get(index=f"{store.config.index_prefix}-v*").body)
+    return sorted(store.client.indices.get(index=f"{store.config.index_prefix}-v*").body)
 
 
 # -- layout: alias over a versioned index ------------------------------------------------
 def test_alias_points_at_one_versioned_index_with_schema_meta(store):
     (index,) = alias_targets(store)
     assert index.startswith(store.config.index_prefix + "-v")
-    mapping = store._es.indices.get_mapping(index=index)[index]["mappings"]
+    mapping = store.client.indices.get_mapping(index=index)[index]["mappings"]
     assert mapping["_meta"]["models"] == MODELS and mapping["_meta"]["dims"] == DIMS
     assert mapping["properties"]["text_vector"]["dims"] == 8
     images = mapping["properties"]["image_vectors"]                 # several per document: nested
@@ -108,12 +108,12 @@ def test_missing_index_without_create_is_a_clear_error(es_config):
 def test_prefix_taken_by_a_plain_index_is_refused(make, es_config):
     s = make("plain")
     name = "dupe-test-plain-index-" + s.config.index_prefix.split("-")[2]
-    s._es.indices.create(index=name)
+    s.client.indices.create(index=name)
     try:
         with pytest.raises(StoreError, match="is an index, not an alias"):
             ElasticStore(replace(es_config, index_prefix=name))
     finally:
-        s._es.indices.delete(index=name)
+        s.client.indices.delete(index=name)
 
 
 def test_set_models_on_empty_index_may_change_dims(make):
@@ -144,24 +144,24 @@ def old_index(make, name: str = "old") -> str:
     prefix = probe.config.index_prefix.removesuffix("-probe") + f"-{name}"
     mapping = schema.es_mapping(DIMS, MODELS, generation=3)
     del mapping["properties"]["dupe_of"]
-    probe._es.indices.create(index=f"{prefix}-v1", mappings=mapping, aliases={prefix: {}},
+    probe.client.indices.create(index=f"{prefix}-v1", mappings=mapping, aliases={prefix: {}},
                              settings={"number_of_replicas": 0})
     source = _es_source(catalog_docs()[0])
     del source["dupe_of"]
-    probe._es.index(index=prefix, id="p1", document=source, refresh=True)
+    probe.client.index(index=prefix, id="p1", document=source, refresh=True)
     return prefix
 
 
 def test_an_index_without_a_new_filter_field_gets_it_when_opened_for_writing(make, es_config):
     prefix = old_index(make)
     reader = ElasticStore(replace(es_config, index_prefix=prefix), create=False)     # e.g. the service
-    assert reader._read_meta().unmapped == ("dupe_of",)           # readers leave the mapping alone
+    assert reader.describe().unmapped == ("dupe_of",)           # readers leave the mapping alone
     assert reader.bm25(["yoga"], 5, Filters(dupe_of=("bp-align",))) == []   # an unmapped field matches nothing
     assert [h.id for h in reader.bm25(["yoga"], 5)] == ["p1"]
     assert reader.get(["p1"])[0].dupe_of == []
     writer = make("old")                                             # e.g. dupe index
     (index,) = alias_targets(writer)
-    mapping = writer._es.indices.get_mapping(index=index)[index]["mappings"]
+    mapping = writer.client.indices.get_mapping(index=index)[index]["mappings"]
     assert mapping["properties"]["dupe_of"] == {"type": "keyword"}
     assert mapping["_meta"]["models"] == MODELS and mapping["_meta"]["generation"] == 3    # kept
     writer.upsert(catalog_docs())
@@ -271,10 +271,10 @@ def schema_1_index(make, name: str = "v1") -> str:
     mapping = schema.es_mapping({"text": 8}, MODELS, generation=3)
     mapping["properties"]["image_vector"] = schema.es_vector_mapping(6)
     mapping["_meta"].update(schema_version=1, dims=DIMS)
-    probe._es.indices.create(index=f"{prefix}-v1", mappings=mapping, aliases={prefix: {}},
+    probe.client.indices.create(index=f"{prefix}-v1", mappings=mapping, aliases={prefix: {}},
                              settings={"number_of_replicas": 0})
     source = {k: v for k, v in _es_source(catalog_docs()[0]).items() if k != "image_vectors"}
-    probe._es.index(index=prefix, id="p1", document={**source, "image_vector": [float(x) for x in unit(basis(6, 0))]},
+    probe.client.index(index=prefix, id="p1", document={**source, "image_vector": [float(x) for x in unit(basis(6, 0))]},
                     refresh=True)
     return prefix
 
@@ -412,7 +412,7 @@ def test_cluster_going_away_mid_session_is_a_store_error(es_config):
         with pytest.raises(StoreError):
             s.upsert(catalog_docs())
         proxy.down = False
-        s._es.indices.delete(index=",".join(alias_targets(s)))
+        s.client.indices.delete(index=",".join(alias_targets(s)))
         s.close()
     finally:
         proxy.close()

@@ -19,7 +19,8 @@ def test_default_filters_keep_products_only():
 def test_every_filter_becomes_one_clause():
     f = Filters(kind="brand_product", category="leggings", price_min=10.0, price_max=50.5, moq_max=100,
                 labels=("same_foundry", "equal_quality:lululemon"), dupe_of=("bp-align", "bp-wunder"),
-                region="yiwu", ship_within_max=48, factory="f1", brand="lululemon", ids=("a", "b"))
+                region="yiwu", ship_within_max=48, factory="f1", brand="lululemon",
+                certifications=("BSCI", "ISO 9001"), regions=("Zhejiang",), ids=("a", "b"))
     assert filter_clauses(f) == [
         {"term": {"kind": "brand_product"}},
         {"term": {"category": "leggings"}},
@@ -31,6 +32,8 @@ def test_every_filter_becomes_one_clause():
         {"range": {"ship_within_hours": {"lte": 48}}},
         {"term": {"factory": "f1"}},
         {"term": {"brand": "lululemon"}},
+        {"terms": {"certifications": ["BSCI", "ISO 9001"]}},
+        {"terms": {"regions": ["Zhejiang"]}},
         {"ids": {"values": ["a", "b"]}},
     ]
 
@@ -49,7 +52,16 @@ def test_single_filters(filters, clause):
 
 
 def test_empty_any_of_filters_add_no_clause():
-    assert filter_clauses(Filters(kind=None, labels=(), dupe_of=())) == []
+    assert filter_clauses(Filters(kind=None, labels=(), dupe_of=(), certifications=())) == []
+
+
+def test_the_mapping_and_the_clauses_follow_the_field_table():
+    """Each ``schema.FIELDS`` row is mapped with its type and filtered as it says."""
+    props = schema.es_mapping({}, {})["properties"]
+    for f in schema.FIELDS:
+        assert props[f.name] == {"type": f.type}
+    assert filter_clauses(Filters(kind=None, certifications=("ISO 9001",))) == \
+        [{"terms": {"certifications": ["ISO 9001"]}}]
 
 
 def test_dupe_of_filter_sits_inside_both_queries():

@@ -171,3 +171,38 @@ def test_two_rebuild_processes_at_once_end_with_one_valid_index(tmp_path):
     reader = EmbeddedStore(index, create=False)
     assert reader.info().count == 304 and len(reader.bm25(["item7"], 3)) >= 1
     reader.close()
+
+
+def test_an_index_from_before_a_new_field_gets_its_values_at_the_next_run_without_embedding(tmp_path):
+    """A field added to ``schema.FIELDS`` (here ``certifications``) on an index built before
+    it: the column is added on open, and the next ``dupe index`` run writes every document
+    again with the field's value (its content hash covers every field) while reusing every
+    vector: nothing is embedded again."""
+    import json
+    import sqlite3
+
+    from search.store.base import Filters
+    cat = tiny_catalog(tmp_path / "catalog")
+    factories = [json.loads(line) for line in (cat / "factories.jsonl").read_text().splitlines() if line.strip()]
+    factories[0]["certifications"] = ["BSCI", "ISO 9001"]                  # f-oem, the factory of p1
+    (cat / "factories.jsonl").write_text("".join(json.dumps(f, ensure_ascii=False) + "\n" for f in factories))
+    index = tmp_path / "index"
+    store = EmbeddedStore(index)
+    first = run(store, cat)
+    store.close()
+    conn = sqlite3.connect(index / live(index))          # as the version before the field left it
+    conn.execute("ALTER TABLE docs DROP COLUMN certifications")
+    conn.execute("UPDATE docs SET content_hash = 'hash of the version before'")
+    conn.commit()
+    conn.close()
+
+    store = EmbeddedStore(index)
+    tokens = store.get(["product:p1"])[0].tokens
+    assert store.get(["product:p1"])[0].certifications == []
+    assert store.bm25(tokens, 10, Filters(certifications=("ISO 9001",))) == []       # no values yet
+    text, image = FakeTextEmbedder(), FakeImageEmbedder()
+    again = Indexer(store, text, image).run(cat)
+    assert again.indexed == first.indexed and (text.calls, image.calls) == (0, 0)
+    assert store.get(["product:p1"])[0].certifications == ["BSCI", "ISO 9001"]
+    assert [h.id for h in store.bm25(tokens, 10, Filters(certifications=("ISO 9001",)))] == ["product:p1"]
+    store.close()

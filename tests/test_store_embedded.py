@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.store import embedded, schema
-from search.store.base import Filters, StoreError
-from search.store.embedded import EmbeddedStore, fts_match
+from search.store import schema
+from search.store.base import Filters, IndexDoc, StoreError
+from search.store.embedded import EmbeddedStore, knn, view
+from search.store.embedded.vectors import usearch
 from tests.store_contract import DIMS, MODELS, StoreContract, basis, catalog_docs, doc, unit
 
 
@@ -41,7 +42,7 @@ class TestEmbeddedStoreOnGraphs(StoreContract):
 
     @pytest.fixture
     def make_store(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(embedded, "EXACT_SUBSET_MAX", 0)
+        monkeypatch.setattr(knn, "EXACT_SUBSET_MAX", 0)
         opened = []
 
         def make(name: str = "default"):
@@ -57,15 +58,20 @@ class TestEmbeddedStoreOnGraphs(StoreContract):
         f = Filters(dupe_of=("bp-align", "bp-diamond"), labels=("same_foundry",))
         assert {h.id for h in store.knn("text", unit(np.ones(8)), 10, f)} == {"p1", "p3"}
         assert {h.id for h in store.knn("image", unit(np.ones(6)), 10, f)} == {"p1", "p3"}
-        assert all(v.ann is not None for v in store._view.vectors.values())
+        assert all(f.graph for f in store.describe().fields.values())
 
 
-def test_keyword_filter_columns_are_named_as_their_filters():
-    """The in-memory masks look each keyword column's filter up by the column's name."""
+def test_the_field_table_names_document_and_filter_attributes():
+    """Every row of ``schema.FIELDS`` is an ``IndexDoc`` attribute filtered by ``Filters``
+    attributes, and every ``Filters`` attribute but ``ids`` filters a row: what the masks,
+    the columns and the Elasticsearch clauses are derived from."""
     from dataclasses import fields
-    names = {f.name for f in fields(Filters)}
-    assert set(embedded._STR_COLS) <= names and set(embedded._STR_COLS) | set(embedded._NUM_COLS) == \
-        set(schema.FILTER_FIELDS)
+    doc_attrs, filter_attrs = {f.name for f in fields(IndexDoc)}, {f.name for f in fields(Filters)}
+    named = [a for f in schema.FIELDS for a in f.filters]
+    assert {f.name for f in schema.FIELDS} <= doc_attrs
+    assert len(named) == len(set(named)) and set(named) == filter_attrs - {"ids"}
+    assert all(f.multi == (f.name in schema.MULTI_VALUED) and (f.type == "keyword" or not f.multi)
+               for f in schema.FIELDS)
 
 
 def test_missing_index_is_a_clear_error(tmp_path):
@@ -127,11 +133,6 @@ def test_sources_beyond_what_orjson_reads_come_back_whole(tmp_path):
     s.close()
 
 
-def test_fts_match_quotes_every_token():
-    assert fts_match(['a"b', "c"]) == '"a""b" OR "c"'
-    assert fts_match([]) == ""
-
-
 def test_corruption_after_open_is_a_store_error(tmp_path):
     s = EmbeddedStore(tmp_path / "i")
     s.set_models(MODELS, DIMS)
@@ -187,8 +188,8 @@ def test_dupe_of_and_label_filters_on_graphs_match_exact_search(tmp_path, monkey
                 assert all(keep(f)(i) for g in got for i in g), (field, f)
                 assert recall(got, exact_many(vectors, qs, 10, keep(f))) >= 0.98, (field, f)
     check()
-    assert all(v.ann is not None for v in s._view.vectors.values())
-    monkeypatch.setattr(embedded, "EXACT_SUBSET_MAX", 10)
+    assert all(f.graph for f in s.describe().fields.values())
+    monkeypatch.setattr(knn, "EXACT_SUBSET_MAX", 10)
     check()
     s.close()
 
@@ -243,7 +244,7 @@ def test_an_index_without_the_dupe_of_column_gets_it_on_open(tmp_path):
 
 
 def test_a_saved_view_without_the_dupe_of_column_is_built_again(tmp_path, monkeypatch):
-    monkeypatch.setattr(embedded, "VIEW_SAVE_MIN", 3)
+    monkeypatch.setattr(view, "VIEW_SAVE_MIN", 3)
     s = EmbeddedStore(tmp_path / "i")
     s.set_models(MODELS, DIMS)
     s.upsert(catalog_docs())
@@ -292,7 +293,7 @@ def test_an_index_of_schema_version_1_opens_searches_and_takes_more_images(tmp_p
 
     old = EmbeddedStore(tmp_path / "i", create=False, ann_min=1)
     assert [h.id for h in old.knn("image", unit(basis(6, 1)), 1)] == ["p2"]
-    assert old._view.vectors["image"].origin == "loaded"
+    assert old.describe().fields["image"].origin == "loaded"
     assert len(old.get(["p1"])[0].image_vectors) == 1
     writer = EmbeddedStore(tmp_path / "i", ann_min=1)
     writer.upsert([doc("m1", "enamel teapot", images=[basis(6, 3), basis(6, 4), basis(6, 5)])])
@@ -314,16 +315,17 @@ def test_a_graph_that_misses_nodes_still_answers_a_selective_filter_exactly(tmp_
     s.set_models(MODELS, {"text": vecs.shape[1], "image": vecs.shape[1]})
     s.upsert(docs)
     s.knn("text", vecs[0], 1)
-    graph = s._view.vectors["text"].ann
-    real_search = graph.search
+    assert s.describe().fields["text"].graph
+    graph_class = usearch().Index
+    real_search = graph_class.search
 
     class Half:
         """The graph's answer with every other entry missing."""
         def __init__(self, found):
             self.keys = np.asarray(found.keys)[::2]
 
-    monkeypatch.setattr(embedded, "EXACT_SUBSET_MAX", 10)
-    monkeypatch.setattr(graph, "search", lambda q, count: Half(real_search(q, count)), raising=False)
+    monkeypatch.setattr(knn, "EXACT_SUBSET_MAX", 10)
+    monkeypatch.setattr(graph_class, "search", lambda graph, q, count, **kw: Half(real_search(graph, q, count, **kw)))
     f = Filters(dupe_of=("bp-few",))
     held = {d.id: d.text_vector for d in docs}
     few = {d.id for d in docs if d.dupe_of == ["bp-few"]}
@@ -331,3 +333,77 @@ def test_a_graph_that_misses_nodes_still_answers_a_selective_filter_exactly(tmp_
     got = [[h.id for h in s.knn("text", q, 10, f)] for q in qs]
     assert recall(got, exact_many(held, qs, 10, lambda i: i in few)) == 1.0
     s.close()
+
+
+def test_an_index_without_the_certifications_column_gets_it_and_reads_as_before(tmp_path):
+    """A new field of ``schema.FIELDS`` on an index built before it: the column is added on
+    open, old rows read as having no value (its filter matches nothing until the product is
+    written again), and everything else answers as before."""
+    s = EmbeddedStore(tmp_path / "i")
+    s.set_models(MODELS, DIMS)
+    s.upsert(catalog_docs())
+    s.close()
+    _drop_docs_column(tmp_path / "i", "certifications")
+    old = EmbeddedStore(tmp_path / "i", create=False)
+    assert old.get(["p1"])[0].certifications == [] and old.get(["p1"])[0].dupe_of == ["bp-align"]
+    assert old.bm25(["yoga"], 10, Filters(certifications=("ISO 9001",))) == []
+    assert {h.id for h in old.bm25(["yoga"], 10, Filters(dupe_of=("bp-align",)))} == {"p1", "p2"}
+    writer = EmbeddedStore(tmp_path / "i")
+    writer.upsert(catalog_docs())
+    assert {h.id for h in old.knn("text", unit(np.ones(8)), 10, Filters(certifications=("ISO 9001",)))} == {"p1", "p3"}
+    writer.close()
+    old.close()
+
+
+def test_multi_valued_columns_written_by_earlier_versions_read_as_before(tmp_path):
+    """Earlier versions stored a list as ids between spaces (" a b "): such rows read back
+    and filter as they did, next to rows written now (values holding spaces)."""
+    s = EmbeddedStore(tmp_path / "i")
+    s.set_models(MODELS, DIMS)
+    s.upsert(catalog_docs())
+    s.close()
+    conn = sqlite3.connect(next((tmp_path / "i").glob("index-*.sqlite")))
+    conn.execute("UPDATE docs SET labels = ' same_foundry same_foundry:lululemon ', dupe_of = '  ' WHERE id = 'p1'")
+    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    conn.commit()
+    conn.close()
+    old = EmbeddedStore(tmp_path / "i", create=False)
+    p1, p3 = old.get(["p1", "p3"])
+    assert (p1.labels, p1.dupe_of, p3.certifications) == (["same_foundry", "same_foundry:lululemon"], [],
+                                                          ["CE", "ISO 9001"])
+    assert {h.id for h in old.bm25(["yoga", "toothbrush"], 10, Filters(labels=("same_foundry:lululemon",)))} == {"p1"}
+    assert {h.id for h in old.bm25(["yoga"], 10, Filters(dupe_of=("bp-align",)))} == {"p2"}
+    old.close()
+
+
+def test_damage_is_told_from_a_busy_database_by_sqlites_result_code(tmp_path):
+    """``IndexCorruptError`` (rebuild) for damaged bytes, a plain ``StoreError`` (try again)
+    for a database that is busy: decided by SQLite's result code, not by the message."""
+    from search.store.embedded import IndexCorruptError, sqlite as db
+    busy_db = tmp_path / "busy.sqlite"
+    holder = sqlite3.connect(busy_db, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    waiter = sqlite3.connect(busy_db, timeout=0)
+    with pytest.raises(sqlite3.OperationalError) as busy:
+        waiter.execute("SELECT * FROM t").fetchall()
+    holder.execute("ROLLBACK")
+    not_a_db = tmp_path / "junk.sqlite"
+    not_a_db.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(sqlite3.DatabaseError) as junk:
+        sqlite3.connect(not_a_db).execute("SELECT * FROM sqlite_master").fetchall()
+    text = sqlite3.connect(":memory:")
+    text.execute("CREATE TABLE t (x TEXT)")
+    text.execute("INSERT INTO t VALUES (CAST(x'ff00' AS TEXT))")
+    with pytest.raises(sqlite3.OperationalError) as undecodable:
+        text.execute("SELECT x FROM t").fetchall()
+    assert not db.is_damage(busy.value) and db.is_damage(junk.value) and db.is_damage(undecodable.value)
+    assert db.is_undecodable(undecodable.value) and not db.is_undecodable(busy.value)
+    assert type(db.store_error(tmp_path, busy.value)) is StoreError
+    assert isinstance(db.store_error(tmp_path, junk.value), IndexCorruptError)
+    worded = sqlite3.OperationalError("database disk image is malformed")       # words of damage, code of busy
+    worded.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    assert not db.is_damage(worded)
+    disk = sqlite3.OperationalError("whatever the message")
+    disk.sqlite_errorcode = sqlite3.SQLITE_IOERR | (3 << 8)                        # an extended I/O error code
+    assert db.is_damage(disk)

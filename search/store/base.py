@@ -81,6 +81,11 @@ class IndexDoc:
     # Ids of the brand products this product declares itself a dupe of (``Product.dupe_of``,
     # catalog ids such as "bp-align", not document ids).
     dupe_of: list[str] = field(default_factory=list)
+    # The certifications of the product's factory, as the catalog spells them ("ISO 9001").
+    certifications: list[str] = field(default_factory=list)
+    # Every prefix of the factory's region path ("Zhejiang", "Zhejiang Yiwu"): a filter on a
+    # province takes in its cities (``search.regions``).
+    regions: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # A list (or any sequence) is accepted, a tuple is kept: documents compare and copy alike.
@@ -95,7 +100,8 @@ class IndexDoc:
 
 @dataclass(frozen=True)
 class Filters:
-    """Filters applied inside every retrieval (never after it)."""
+    """Filters applied inside every retrieval (never after it). Which attribute filters
+    which document field, and how, is ``search.store.schema.FIELDS``."""
     kind: DocKind | None = "product"
     category: str | None = None
     price_min: float | None = None
@@ -110,6 +116,10 @@ class Filters:
     ship_within_max: int | None = None
     factory: str | None = None
     brand: str | None = None
+    # Any of these exact ``IndexDoc.certifications`` values. Empty: no filter.
+    certifications: tuple[str, ...] = ()
+    # Any of these ``IndexDoc.regions`` values (region paths or their prefixes). Empty: no filter.
+    regions: tuple[str, ...] = ()
     ids: tuple[str, ...] | None = None    # restrict to these ids
 
 

@@ -29,12 +29,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
-import re
 import threading
 import time
-import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,119 +41,13 @@ from search.store import es_queries, schema
 from search.store.base import (
     Filters, Hit, IndexDoc, IndexInfo, ModelMismatchError, Store, StoreError, VectorField,
 )
+from search.store.es_client import (
+    ENV_VARS, RETRY_STATUS, ElasticConfig, error_type, item_reason, make_client, reason, redact, transport_reason,
+)
 
 log = logging.getLogger(__name__)
 
-_RETRY_STATUS = (429, 502, 503, 504)
-_INDEX_PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,200}$")
 _MAX_REPORTED = 20          # failed records listed in an error message (all are in .failures)
-
-
-# ElasticConfig field -> environment variable read by ElasticConfig.from_env().
-ENV_VARS: dict[str, str] = {
-    "urls": "DUPE_ES_URL", "api_key": "DUPE_ES_API_KEY", "user": "DUPE_ES_USER",
-    "password": "DUPE_ES_PASSWORD", "ca_certs": "DUPE_ES_CA_CERTS", "verify_certs": "DUPE_ES_VERIFY_CERTS",
-    "shards": "DUPE_ES_SHARDS", "replicas": "DUPE_ES_REPLICAS", "index_prefix": "DUPE_ES_INDEX_PREFIX",
-    "request_timeout": "DUPE_ES_REQUEST_TIMEOUT",
-}
-
-
-@dataclass(frozen=True)
-class ElasticConfig:
-    """How to reach the cluster and shape the index. ``from_env()`` reads ``DUPE_ES_*``."""
-    urls: tuple[str, ...] = ("http://localhost:9200",)
-    api_key: str | None = None
-    user: str | None = None
-    password: str | None = None
-    ca_certs: str | None = None
-    verify_certs: bool = True
-    shards: int = 1
-    replicas: int = 1
-    index_prefix: str = "dupe"
-    request_timeout: float = 30.0
-    max_retries: int = 3                 # per request (transport) and per record (bulk)
-    initial_backoff: float = 1.0         # seconds before the first bulk retry, doubled each time
-    max_backoff: float = 30.0
-    chunk_size: int = 500                # records per bulk request
-    knn_rescore: bool = True             # exact cosine rescoring of kNN candidates (see es_queries)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "ElasticConfig":
-        """Configuration from environment variables (unset or empty ones keep the default).
-
-        ``DUPE_ES_URL`` (comma-separated for several nodes), ``DUPE_ES_API_KEY`` or
-        ``DUPE_ES_USER`` + ``DUPE_ES_PASSWORD``, ``DUPE_ES_CA_CERTS`` (PEM file),
-        ``DUPE_ES_VERIFY_CERTS`` (true/false), ``DUPE_ES_SHARDS``, ``DUPE_ES_REPLICAS``,
-        ``DUPE_ES_INDEX_PREFIX``, ``DUPE_ES_REQUEST_TIMEOUT`` (seconds).
-        """
-        env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-
-        def get(key: str) -> str | None:
-            v = env.get(ENV_VARS[key], "").strip()
-            return v or None
-
-        if (urls := get("urls")) is not None:
-            values["urls"] = tuple(u.strip() for u in urls.split(",") if u.strip())
-        for key in ("api_key", "user", "password", "ca_certs", "index_prefix"):
-            if (v := get(key)) is not None:
-                values[key] = v
-        for key in ("shards", "replicas"):
-            if (v := get(key)) is not None:
-                values[key] = _parse_int(ENV_VARS[key], v)
-        if (v := get("request_timeout")) is not None:
-            try:
-                values["request_timeout"] = float(v)
-            except ValueError:
-                raise StoreError(f"{ENV_VARS['request_timeout']}={v!r} is not a number of seconds") from None
-        if (v := get("verify_certs")) is not None:
-            if v.lower() not in ("1", "true", "yes", "0", "false", "no"):
-                raise StoreError(f"{ENV_VARS['verify_certs']}={v!r}: use true or false")
-            values["verify_certs"] = v.lower() in ("1", "true", "yes")
-        config = cls(**values)
-        config.validate()
-        return config
-
-    def validate(self) -> None:
-        if not self.urls:
-            raise StoreError("no Elasticsearch URL configured (set DUPE_ES_URL)")
-        for url in self.urls:
-            parts = urllib.parse.urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise StoreError(f"Elasticsearch URL {redact(url)!r} must look like http(s)://host:port")
-        if self.api_key and (self.user or self.password):
-            raise StoreError("set either DUPE_ES_API_KEY or DUPE_ES_USER/DUPE_ES_PASSWORD, not both")
-        if bool(self.user) != bool(self.password):
-            raise StoreError("DUPE_ES_USER and DUPE_ES_PASSWORD must be set together")
-        if self.ca_certs and not os.path.isfile(self.ca_certs):
-            raise StoreError(f"CA certificate file {self.ca_certs!r} (DUPE_ES_CA_CERTS) does not exist")
-        if self.shards < 1 or self.replicas < 0:
-            raise StoreError(f"shards must be >= 1 and replicas >= 0 (got {self.shards}, {self.replicas})")
-        if not _INDEX_PREFIX_RE.match(self.index_prefix):
-            raise StoreError(f"index prefix {self.index_prefix!r} (DUPE_ES_INDEX_PREFIX) must be lowercase "
-                             f"letters, digits, '-', '_' or '.', starting with a letter or digit")
-
-    def where(self) -> str:
-        """The cluster address(es) for messages, without credentials."""
-        return ", ".join(redact(u) for u in self.urls)
-
-
-def _parse_int(var: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise StoreError(f"{var}={value!r} is not a whole number") from None
-
-
-def redact(url: str) -> str:
-    """``url`` without any ``user:password@`` part."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 class BulkWriteError(StoreError):
@@ -169,38 +60,9 @@ class BulkWriteError(StoreError):
         super().__init__(f"{len(failures)} of {total} records failed to {action}: {shown}{more}")
 
 
-def make_client(config: ElasticConfig) -> Any:
-    """An ``elasticsearch.Elasticsearch`` client for ``config`` (no request made yet)."""
-    from elasticsearch import Elasticsearch
-
-    kwargs: dict[str, Any] = {
-        "request_timeout": config.request_timeout,
-        "max_retries": config.max_retries,
-        "retry_on_timeout": True,
-        "retry_on_status": _RETRY_STATUS,
-        "verify_certs": config.verify_certs,
-    }
-    if config.api_key:
-        kwargs["api_key"] = config.api_key
-    elif config.user:
-        kwargs["basic_auth"] = (config.user, config.password or "")
-    if config.ca_certs:
-        kwargs["ca_certs"] = config.ca_certs
-    if not config.verify_certs:
-        kwargs["ssl_show_warn"] = False
-    # The transport logs every failed attempt with a traceback; our StoreError already says
-    # what went wrong, so keep those out of users' consoles unless logging was configured.
-    transport_log = logging.getLogger("elastic_transport")
-    if transport_log.level == logging.NOTSET:
-        transport_log.setLevel(logging.ERROR)
-    try:
-        return Elasticsearch(list(config.urls), **kwargs)
-    except ValueError as e:     # malformed URL or option
-        raise StoreError(f"cannot configure the Elasticsearch client for {config.where()}: {e}") from None
-
-
 @dataclass
-class _Meta:
+class IndexMeta:
+    """What the index behind the alias holds by its mapping (``ElasticStore.describe``)."""
     index: str                              # concrete index name
     models: dict[str, str] = field(default_factory=dict)
     dims: dict[str, int] = field(default_factory=dict)
@@ -228,9 +90,10 @@ class ElasticStore(Store):
         self.config = config or ElasticConfig.from_env()
         self.config.validate()
         self._owns_client = _client is None
-        self._es = _client if _client is not None else make_client(self.config)
+        #: The ``elasticsearch.Elasticsearch`` client this store talks through.
+        self.client = _client if _client is not None else make_client(self.config)
         self._lock = threading.RLock()
-        self._meta_cache: _Meta | None = None
+        self._meta_cache: IndexMeta | None = None
         self._closed = False
         self._outdated: StoreError | None = None     # why this index must be rebuilt first
         if _index is not None:                 # a store filling a new index during a rebuild
@@ -241,7 +104,7 @@ class ElasticStore(Store):
         self._target = self._alias
         try:
             with self._errors("connect to"):
-                self._es.info()
+                self.client.info()
             self._open(create)
         except BaseException:
             self.close()
@@ -265,10 +128,10 @@ class ElasticStore(Store):
                              f"DUPE_ES_USER/DUPE_ES_PASSWORD") from None
         except AuthorizationException as e:
             raise StoreError(f"Elasticsearch at {self.config.where()} does not permit these credentials to "
-                             f"{action} index '{self._target}': {_reason(e)}") from None
+                             f"{action} index '{self._target}': {reason(e)}") from None
         except ApiError as e:
             raise StoreError(f"Elasticsearch at {self.config.where()} failed to {action} index "
-                             f"'{self._target}' (HTTP {e.status_code}): {_reason(e)}") from None
+                             f"'{self._target}' (HTTP {e.status_code}): {reason(e)}") from None
         except ConnectionTimeout:
             raise StoreError(f"Elasticsearch at {self.config.where()} did not answer within "
                              f"{self.config.request_timeout:g}s while trying to {action} index '{self._target}' "
@@ -277,10 +140,10 @@ class ElasticStore(Store):
             hint = " (TLS: check DUPE_ES_CA_CERTS and the URL scheme)" if "tls" in type(e).__name__.lower() \
                 or "ssl" in str(e).lower() or "certificate" in str(e).lower() else ""
             raise StoreError(f"cannot reach Elasticsearch at {self.config.where()} to {action} index "
-                             f"'{self._target}': {_transport_reason(e)}{hint}") from None
+                             f"'{self._target}': {transport_reason(e)}{hint}") from None
         except TransportError as e:
             raise StoreError(f"Elasticsearch at {self.config.where()} failed to {action} index "
-                             f"'{self._target}': {_transport_reason(e)}") from None
+                             f"'{self._target}': {transport_reason(e)}") from None
 
     # -- index / alias management ------------------------------------------------------
     def _index_settings(self) -> dict[str, Any]:
@@ -298,10 +161,10 @@ class ElasticStore(Store):
             name = self._new_index_name()
             with self._errors("create"):
                 try:
-                    self._es.indices.create(index=name, mappings=mapping, settings=self._index_settings(),
+                    self.client.indices.create(index=name, mappings=mapping, settings=self._index_settings(),
                                             **({"aliases": aliases} if aliases else {}))
                 except BadRequestError as e:
-                    if _error_type(e) == "resource_already_exists_exception":
+                    if error_type(e) == "resource_already_exists_exception":
                         time.sleep(0.001)
                         continue
                     raise
@@ -314,7 +177,7 @@ class ElasticStore(Store):
         assert self._alias is not None
         with self._errors("look up the alias of"):
             try:
-                return sorted(self._es.indices.get_alias(name=self._alias).body)
+                return sorted(self.client.indices.get_alias(name=self._alias).body)
             except NotFoundError:
                 return []
 
@@ -323,7 +186,7 @@ class ElasticStore(Store):
         indices = self._alias_indices()
         if not indices:
             with self._errors("look up"):
-                concrete = bool(self._es.indices.exists(index=self._alias))
+                concrete = bool(self.client.indices.exists(index=self._alias))
             if concrete:
                 raise StoreError(f"'{self._alias}' on {self.config.where()} is an index, not an alias: this "
                                  f"store needs the name free for its alias; choose another DUPE_ES_INDEX_PREFIX")
@@ -336,7 +199,7 @@ class ElasticStore(Store):
                 # Another process created a first index at the same moment: every racer
                 # keeps the oldest name and drops its own.
                 with self._errors("clean up"):
-                    self._es.indices.delete(index=name, ignore_unavailable=True)
+                    self.client.indices.delete(index=name, ignore_unavailable=True)
                 indices = self._alias_indices()
         if len(indices) != 1:
             raise StoreError(f"alias '{self._alias}' on {self.config.where()} points at {len(indices)} indices "
@@ -360,7 +223,7 @@ class ElasticStore(Store):
             except StoreError as e:
                 log.warning("%s", e)
 
-    def _map_new_fields(self, meta: _Meta) -> None:
+    def _map_new_fields(self, meta: IndexMeta) -> None:
         """Add the filter fields an index built by an earlier version lacks to its mapping
         (a mapping may gain fields; documents written before have no value for them until
         they are indexed again). Writers call this; readers leave the mapping alone (a
@@ -368,7 +231,7 @@ class ElasticStore(Store):
         fields = schema.es_mapping({}, {})["properties"]
         try:
             with self._errors("add fields to the mapping of"):
-                self._es.indices.put_mapping(index=self._target,
+                self.client.indices.put_mapping(index=self._target,
                                              properties={name: fields[name] for name in meta.unmapped})
         except StoreError as e:
             raise StoreError(f"index '{meta.index}' on {self.config.where()} was built by an earlier version "
@@ -377,9 +240,9 @@ class ElasticStore(Store):
         with self._lock:
             self._meta_cache = None
 
-    def _read_meta(self) -> _Meta:
+    def _read_meta(self) -> IndexMeta:
         with self._errors("read the mapping of"):
-            body = self._es.indices.get_mapping(index=self._target).body
+            body = self.client.indices.get_mapping(index=self._target).body
         if len(body) != 1:
             raise StoreError(f"'{self._target}' on {self.config.where()} resolves to {len(body)} indices, "
                              f"expected exactly one")
@@ -389,7 +252,7 @@ class ElasticStore(Store):
         properties = mappings.get("properties", {})
         mapped = {name: dim for name in schema.VECTOR_FIELDS
                   if (dim := schema.es_mapped_dim(properties, name)) is not None}
-        meta = _Meta(index=index, models=dict(raw.get("models") or {}),
+        meta = IndexMeta(index=index, models=dict(raw.get("models") or {}),
                      dims={k: int(v) for k, v in (raw.get("dims") or {}).items()}, mapped_dims=mapped,
                      generation=int(raw.get("generation") or 0), schema_version=raw.get("schema_version"),
                      unmapped=tuple(name for name in schema.FILTER_FIELDS if name not in properties))
@@ -397,14 +260,19 @@ class ElasticStore(Store):
             self._meta_cache = meta
         return meta
 
-    def _meta(self) -> _Meta:
+    def describe(self) -> IndexMeta:
+        """What the index behind the alias is now (read from its mapping): for tests and
+        diagnostics."""
+        return self._read_meta()
+
+    def _meta(self) -> IndexMeta:
         with self._lock:
             cached = self._meta_cache
         return cached if cached is not None else self._read_meta()
 
     def _put_meta(self, meta: dict[str, Any], properties: dict[str, Any] | None = None) -> None:
         with self._errors("update the mapping of"):
-            self._es.indices.put_mapping(index=self._target, meta=meta, **({"properties": properties}
+            self.client.indices.put_mapping(index=self._target, meta=meta, **({"properties": properties}
                                                                            if properties else {}))
         with self._lock:
             self._meta_cache = None
@@ -420,11 +288,11 @@ class ElasticStore(Store):
 
     def _count(self) -> int:
         with self._errors("count documents in"):
-            return int(self._es.count(index=self._target)["count"])
+            return int(self.client.count(index=self._target)["count"])
 
     def _refresh(self) -> None:
         with self._errors("refresh"):
-            self._es.indices.refresh(index=self._target)
+            self.client.indices.refresh(index=self._target)
 
     # -- Store interface -------------------------------------------------------------
     def info(self) -> IndexInfo:
@@ -462,8 +330,8 @@ class ElasticStore(Store):
     def _replace_empty_index(self, old: str, mapping: dict[str, Any]) -> None:
         if self._alias is None:        # a rebuild target nobody reads yet: recreate it in place
             with self._errors("recreate"):
-                self._es.indices.delete(index=old)
-                self._es.indices.create(index=old, mappings=mapping, settings=self._index_settings())
+                self.client.indices.delete(index=old)
+                self.client.indices.create(index=old, mappings=mapping, settings=self._index_settings())
         else:
             new = self._create_index(mapping)
             self._swap_alias([old], new)
@@ -505,7 +373,7 @@ class ElasticStore(Store):
         try:
             with self._errors(f"{action} documents in"):
                 for ok, item in helpers.streaming_bulk(
-                        self._es, actions, chunk_size=self.config.chunk_size,
+                        self.client, actions, chunk_size=self.config.chunk_size,
                         max_retries=self.config.max_retries, initial_backoff=self.config.initial_backoff,
                         max_backoff=self.config.max_backoff, raise_on_error=False, raise_on_exception=False,
                         yield_ok=True, **_bulk_retry_option()):
@@ -515,7 +383,7 @@ class ElasticStore(Store):
                     op, info = next(iter(item.items()))
                     if op == "delete" and info.get("status") == 404:
                         continue          # deleting what is not there is fine
-                    failures.append((str(info.get("_id")), _item_reason(info)))
+                    failures.append((str(info.get("_id")), item_reason(info)))
         finally:
             if applied:
                 # Whatever was written is made visible (and counted) even when the call fails.
@@ -532,20 +400,20 @@ class ElasticStore(Store):
         excludes = {} if vectors else {"_source_excludes": _VECTOR_SOURCES}
         for start in range(0, len(unique), 1000):
             with self._errors("get documents from"):
-                resp = self._es.mget(index=self._target, ids=unique[start:start + 1000], **excludes)
+                resp = self.client.mget(index=self._target, ids=unique[start:start + 1000], **excludes)
             for d in resp["docs"]:
                 if d.get("found"):
                     found[d["_id"]] = schema.from_flat(d["_source"])
                 elif "error" in d:
                     raise StoreError(f"Elasticsearch at {self.config.where()} failed to get document "
-                                     f"'{d.get('_id')}' from '{self._target}': {_item_reason(d)}")
+                                     f"'{d.get('_id')}' from '{self._target}': {item_reason(d)}")
         return [found.get(i) for i in ids]
 
     def scan(self, kind: str) -> list[IndexDoc]:
         from elasticsearch import helpers
         docs: list[IndexDoc] = []
         with self._errors("scan"):
-            for hit in helpers.scan(self._es, index=self._target, query={"query": {"term": {"kind": kind}}},
+            for hit in helpers.scan(self.client, index=self._target, query={"query": {"term": {"kind": kind}}},
                                     _source_excludes=_VECTOR_SOURCES, size=1000, scroll="2m"):
                 docs.append(schema.from_flat(hit["_source"]))
         docs.sort(key=lambda d: d.id)
@@ -555,7 +423,7 @@ class ElasticStore(Store):
         from elasticsearch import helpers
         out: dict[str, str] = {}
         with self._errors("scan"):
-            for hit in helpers.scan(self._es, index=self._target, query={"query": {"match_all": {}}},
+            for hit in helpers.scan(self.client, index=self._target, query={"query": {"match_all": {}}},
                                     _source=["content_hash"], size=1000, scroll="2m"):
                 out[hit["_id"]] = hit["_source"]["content_hash"]
         return out
@@ -568,7 +436,7 @@ class ElasticStore(Store):
         # With several shards, score with index-wide term statistics (as one shard would).
         extra = {"search_type": "dfs_query_then_fetch"} if self.config.shards > 1 else {}
         with self._errors("search"):
-            resp = self._es.search(index=self._target, **body, **extra)
+            resp = self.client.search(index=self._target, **body, **extra)
         return [Hit(h["_id"], float(h["_score"])) for h in resp["hits"]["hits"]]
 
     def knn(self, field: VectorField, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[Hit]:
@@ -590,7 +458,7 @@ class ElasticStore(Store):
         rescore = self.config.knn_rescore
         body = es_queries.knn_query(field, q, k, filters, rescore=rescore)
         with self._errors("search"):
-            resp = self._es.search(index=self._target, **body)
+            resp = self.client.search(index=self._target, **body)
         # One hit per document: image vectors are nested, and nested kNN ranks documents.
         hits = [Hit(h["_id"], es_queries.knn_cosine(h["_score"], rescore=rescore)) for h in resp["hits"]["hits"]]
         hits.sort(key=lambda h: -h.score)     # stable; already in order from Elasticsearch
@@ -603,7 +471,7 @@ class ElasticStore(Store):
             raise StoreError("a store that is itself being rebuilt cannot start another rebuild")
         old_meta = self._read_meta()
         new_index = self._create_index(schema.es_mapping({}, {}, generation=old_meta.generation + 1))
-        fresh = ElasticStore(self.config, _client=self._es, _index=new_index)
+        fresh = ElasticStore(self.config, _client=self.client, _index=new_index)
         try:
             yield fresh
             fresh._refresh()
@@ -611,7 +479,7 @@ class ElasticStore(Store):
             self._outdated = None           # the alias now names an index of this schema
         except BaseException:
             with contextlib.suppress(Exception):
-                self._es.indices.delete(index=new_index, ignore_unavailable=True)
+                self.client.indices.delete(index=new_index, ignore_unavailable=True)
             raise
         finally:
             with self._lock:
@@ -624,7 +492,7 @@ class ElasticStore(Store):
                                          for i in old if i != new]
         actions.append({"add": {"index": new, "alias": self._alias}})
         with self._errors("move the alias to"):
-            resp = self._es.indices.update_aliases(actions=actions)
+            resp = self.client.indices.update_aliases(actions=actions)
         if resp.get("errors"):
             raise StoreError(f"moving alias '{self._alias}' to '{new}' on {self.config.where()} partly failed: "
                              f"{resp.get('action_results')}")
@@ -632,7 +500,7 @@ class ElasticStore(Store):
         if stale:
             try:
                 with self._errors("delete old"):
-                    self._es.indices.delete(index=",".join(stale), ignore_unavailable=True)
+                    self.client.indices.delete(index=",".join(stale), ignore_unavailable=True)
             except StoreError as e:      # the swap succeeded; leftovers only cost disk
                 log.warning("rebuild done, but old indices were not deleted: %s", e)
 
@@ -642,7 +510,7 @@ class ElasticStore(Store):
         self._closed = True
         if self._owns_client:
             with contextlib.suppress(Exception):
-                self._es.close()
+                self.client.close()
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -653,7 +521,7 @@ def _bulk_retry_option() -> dict[str, Any]:
 
     from elasticsearch import helpers
     if "retry_on_status" in inspect.signature(helpers.streaming_bulk).parameters:
-        return {"retry_on_status": _RETRY_STATUS}
+        return {"retry_on_status": RETRY_STATUS}
     return {}
 
 
@@ -669,7 +537,7 @@ def _es_source(doc: IndexDoc) -> dict[str, Any]:
 _VECTOR_SOURCES = [*schema.FLAT_VECTORS.values(), "image_vector"]
 
 
-def _doc_problem(doc: IndexDoc, meta: _Meta) -> str | None:
+def _doc_problem(doc: IndexDoc, meta: IndexMeta) -> str | None:
     """Why Elasticsearch would refuse this document's vectors, checked before writing."""
     for name in schema.VECTOR_FIELDS:
         if not schema.vectors_of(doc, name):
@@ -685,44 +553,12 @@ def _doc_problem(doc: IndexDoc, meta: _Meta) -> str | None:
     return None
 
 
-def _reason(e: Any) -> str:
-    """A one-line reason from an ApiError."""
-    body = getattr(e, "body", None)
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        err = body["error"]
-        root = (err.get("root_cause") or [err])[0]
-        return f"{root.get('type', err.get('type'))}: {root.get('reason', err.get('reason'))}"
-    return str(getattr(e, "message", None) or e)
 
 
-def _error_type(e: Any) -> str | None:
-    body = getattr(e, "body", None)
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return body["error"].get("type")
-    return None
 
 
-def _transport_reason(e: Any) -> str:
-    errors = getattr(e, "errors", ()) or ()
-    inner = errors[-1] if errors else None
-    text = str(inner) if inner is not None else str(getattr(e, "message", "") or e)
-    return text or type(e).__name__
 
 
-def _item_reason(info: Mapping[str, Any]) -> str:
-    """A one-line reason for one failed bulk/mget item."""
-    err = info.get("error")
-    status = info.get("status")
-    if isinstance(err, dict):
-        text = f"{err.get('type')}: {err.get('reason')}"
-        caused = err.get("caused_by")
-        if isinstance(caused, dict) and caused.get("reason") and caused.get("reason") not in text:
-            text += f" ({caused.get('reason')})"
-    elif err:
-        text = str(err)
-    else:
-        text = f"result {info.get('result')!r}"
-    return f"HTTP {status} {text}" if status else text
 
 
 def _mismatch(current: dict[str, str], wanted: dict[str, str]) -> str:
@@ -749,4 +585,5 @@ def delete_indices(config: ElasticConfig, client: Any = None) -> list[str]:
                 es.close()
 
 
-__all__ = ["BulkWriteError", "ENV_VARS", "ElasticConfig", "ElasticStore", "delete_indices", "make_client", "redact"]
+__all__ = ["BulkWriteError", "ENV_VARS", "ElasticConfig", "ElasticStore", "IndexMeta", "delete_indices", "make_client",
+           "redact"]

@@ -53,38 +53,29 @@ def nested_path(field: str) -> str | None:
 
 
 def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
-    """Non-scoring filter clauses for ``filters`` (for a bool ``filter`` or a knn ``filter``).
+    """Non-scoring filter clauses for ``filters`` (for a bool ``filter`` or a knn ``filter``),
+    one per filtered field of ``schema.FIELDS``, in its order, then ``ids``.
 
-    Range filters exclude documents without a value, as SQL ``NULL`` comparisons do in
-    the embedded store; ``labels`` and ``dupe_of`` are any-of (a ``terms`` clause; a field
-    the index does not map matches nothing); ``ids=()`` matches nothing.
+    A keyword field is a ``term`` clause, a multi-valued one a ``terms`` clause (any of; a
+    field the index does not map matches nothing); a numeric field's bounds are one
+    ``range`` clause, which excludes documents without a value, as the embedded store's
+    masks do; ``ids=()`` matches nothing.
     """
-    f = filters
     out: list[dict[str, Any]] = []
-    for name, value in (("kind", f.kind), ("category", f.category)):
-        if value is not None:
-            out.append({"term": {name: value}})
-    price: dict[str, float] = {}
-    if f.price_min is not None:
-        price["gte"] = f.price_min
-    if f.price_max is not None:
-        price["lte"] = f.price_max
-    if price:
-        out.append({"range": {"price_min": price}})
-    if f.moq_max is not None:
-        out.append({"range": {"moq": {"lte": f.moq_max}}})
-    for name, values in (("labels", f.labels), ("dupe_of", f.dupe_of)):
-        if values:
-            out.append({"terms": {name: list(values)}})
-    if f.region is not None:
-        out.append({"term": {"region": f.region}})
-    if f.ship_within_max is not None:
-        out.append({"range": {"ship_within_hours": {"lte": f.ship_within_max}}})
-    for name, value in (("factory", f.factory), ("brand", f.brand)):
-        if value is not None:
-            out.append({"term": {name: value}})
-    if f.ids is not None:
-        out.append({"ids": {"values": list(f.ids)}})
+    for f in schema.FIELDS:
+        if f.type == "keyword":
+            value = getattr(filters, f.name)
+            if f.multi and value:
+                out.append({"terms": {f.name: list(value)}})
+            elif not f.multi and value is not None:
+                out.append({"term": {f.name: value}})
+            continue
+        bounds = {op: getattr(filters, attr) for op, attr in (("gte", f.at_least), ("lte", f.at_most))
+                  if attr and getattr(filters, attr) is not None}
+        if bounds:
+            out.append({"range": {f.name: bounds}})
+    if filters.ids is not None:
+        out.append({"ids": {"values": list(filters.ids)}})
     return out
 
 

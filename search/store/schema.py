@@ -1,12 +1,14 @@
 """The index schema: the one place that says which fields a document has.
 
-Both backends store exactly these fields. ``to_flat``/``from_flat`` convert between the
-typed ``IndexDoc`` and a flat JSON-able dict (vectors as lists), which is what the
-Elasticsearch backend sends and what the embedded store keeps beside its columns.
+Both backends store exactly these fields: the filterable ones are the table ``FIELDS``,
+from which each backend derives its columns or mapping and its filters. ``to_flat`` and
+``from_flat`` convert between the typed ``IndexDoc`` and a flat JSON-able dict (vectors as
+lists), which is what the Elasticsearch backend sends and reads back.
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
@@ -17,23 +19,61 @@ from search.store.base import IndexDoc
 #: an Elasticsearch index of version 1 must be rebuilt (its mapping has another shape).
 SCHEMA_VERSION = 2
 
-# Filterable fields: name -> type ("keyword", "float", "integer"). Each is an ``IndexDoc``
-# attribute; the keyword ones are also ``Filters`` attributes (equality, or any-of for the
-# multi-valued ones), the numeric ones are filtered by ranges.
-FILTER_FIELDS: dict[str, str] = {
-    "kind": "keyword",
-    "category": "keyword",
-    "price_min": "float",
-    "moq": "integer",
-    "region": "keyword",
-    "ship_within_hours": "integer",
-    "factory": "keyword",
-    "brand": "keyword",
-    "labels": "keyword",
-    "dupe_of": "keyword",
-}
-# Fields holding a list of values (any-of filters).
-MULTI_VALUED: frozenset[str] = frozenset({"labels", "dupe_of"})
+FieldType = Literal["keyword", "float", "integer"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One filterable field of a document: an ``IndexDoc`` attribute of that name, a column
+    of the embedded store and a field of the Elasticsearch mapping, all derived from this row.
+
+    * a keyword field is filtered by the ``Filters`` attribute of the same name: equality,
+      or, ``multi`` (a list of values), any of the values given (empty: no filter);
+    * a numeric field is filtered by ranges: ``at_least``/``at_most`` name the ``Filters``
+      attributes of its bounds (a document without a value never passes a bound).
+
+    ``origin`` says where an index document's value comes from (``indexer.documents``).
+    """
+    name: str
+    type: FieldType
+    origin: str
+    multi: bool = False
+    at_least: str | None = None
+    at_most: str | None = None
+
+    @property
+    def filters(self) -> tuple[str, ...]:
+        """The ``Filters`` attributes that filter this field."""
+        if self.type == "keyword":
+            return (self.name,)
+        return tuple(a for a in (self.at_least, self.at_most) if a)
+
+
+#: Every filterable field. Adding a filter is a row here, the ``IndexDoc`` and ``Filters``
+#: attributes it names (``search.store.base``) and its value in ``indexer.documents``; both
+#: backends derive their columns, mappings, masks and filter clauses from this table, and an
+#: index built before the row existed gains the field empty (the next ``dupe index`` run
+#: fills it: the field is part of every document's content hash).
+FIELDS: tuple[Field, ...] = (
+    Field("kind", "keyword", "the document's kind (product, brand_product, brand)"),
+    Field("category", "keyword", "the product's or brand product's category"),
+    Field("price_min", "float", "the product's lowest tier price; the brand product's price",
+          at_least="price_min", at_most="price_max"),
+    Field("moq", "integer", "the product's minimum order quantity", at_most="moq_max"),
+    Field("labels", "keyword", "the factory's endorsements with evidence, by type and by type:brand",
+          multi=True),
+    Field("dupe_of", "keyword", "the brand product ids the product declares itself a dupe of", multi=True),
+    Field("region", "keyword", "the factory's region"),
+    Field("ship_within_hours", "integer", "the factory's shipping time", at_most="ship_within_max"),
+    Field("factory", "keyword", "the product's factory id"),
+    Field("brand", "keyword", "the brand of a brand product or brand; a product's first dupe_of target's"),
+    Field("certifications", "keyword", "the factory's certifications (\"BSCI\", \"ISO 9001\")", multi=True),
+    Field("regions", "keyword", "every prefix of the factory's region path (search.regions.prefixes)", multi=True),
+)
+FIELD: dict[str, Field] = {f.name: f for f in FIELDS}
+# The same table as name -> type, and the names of the multi-valued fields.
+FILTER_FIELDS: dict[str, FieldType] = {f.name: f.type for f in FIELDS}
+MULTI_VALUED: frozenset[str] = frozenset(f.name for f in FIELDS if f.multi)
 VECTOR_FIELDS: tuple[str, ...] = ("text", "image")
 
 #: Images of a record that are embedded and matched, main image first. A photo search must
