@@ -7,11 +7,13 @@ is read from its folder, never copied into the repository.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 
 @dataclass
@@ -20,6 +22,19 @@ class Query:
     text: str | None = None
     image: Path | None = None
     exclude: str | None = None          # the query's own product (self-retrieval sets)
+    id: str = ""                        # stable within its dataset: decides the query's half
+
+
+SPLIT_SALT = "dupe-quality-2026"         # fixed: the halves never change between runs
+Half = Literal["tune", "report"]
+
+
+def half(task_key: str, query_id: str) -> Half:
+    """The half a query belongs to: ``tune`` (fit parameters on it) or ``report`` (the
+    figures quoted). A salted hash of the dataset and the query's own id, so it is
+    deterministic, independent of query order and about 50/50 on every dataset."""
+    digest = hashlib.blake2b(f"{SPLIT_SALT}:{task_key}:{query_id}".encode(), digest_size=8).digest()
+    return "tune" if digest[0] % 2 == 0 else "report"
 
 
 @dataclass
@@ -56,7 +71,7 @@ def abt_buy(root: Path) -> Task:
     gold: dict[str, set[str]] = defaultdict(set)
     for r in rows("abt_buy_perfectMapping.csv"):
         gold[r["idAbt"]].add(f"b{r['idBuy']}")
-    queries = [Query(rel, text=_clean(abt[a]["name"])) for a, rel in gold.items() if a in abt]
+    queries = [Query(rel, text=_clean(abt[a]["name"]), id=a) for a, rel in gold.items() if a in abt]
     return Task("abt_buy (Abt name -> Buy)", products, queries)
 
 
@@ -74,7 +89,7 @@ def wdc(root: Path) -> Task:
         attrs = {"brand": _clean(r["brand"])} if _clean(r["brand"]) else {}
         products.append(_product(f"w{r['id']}", title, description=_clean(r["description"])[:2000], attributes=attrs))
         by_cluster[r["cluster_id"]].add(f"w{r['id']}")
-    queries = [Query(by_cluster[r["cluster_id"]], text=_clean(r["title"])) for r in rows("tableA.csv")
+    queries = [Query(by_cluster[r["cluster_id"]], text=_clean(r["title"]), id=r["id"]) for r in rows("tableA.csv")
                if r["cluster_id"] in by_cluster and _clean(r["title"])]
     return Task("wdc_products (A -> B)", products, queries)
 
@@ -86,7 +101,7 @@ def shopee(root: Path) -> Task:
             zh, _, en = line.rstrip("\n").partition("\t")
             if zh.strip() and en.strip():
                 products.append(_product(f"s{i}", en.strip()))
-                queries.append(Query({f"s{i}"}, text=zh.strip()))
+                queries.append(Query({f"s{i}"}, text=zh.strip(), id=str(i)))
     return Task("shopee (zh -> en)", products, queries)
 
 
@@ -104,7 +119,7 @@ def product1m(root: Path) -> Task:
     for pid, ls in labels.items():
         groups[ls].add(pid)
     titles = {p["id"]: p["titles"]["zh"] for p in products}
-    queries = [Query(groups[ls] - {pid}, text=titles[pid], exclude=pid) for pid, ls in labels.items()
+    queries = [Query(groups[ls] - {pid}, text=titles[pid], exclude=pid, id=pid) for pid, ls in labels.items()
                if len(groups[ls]) > 1]
     return Task("product1m (zh title -> same product)", products, queries)
 
@@ -129,7 +144,7 @@ def grocery(root: Path) -> Task:
         for line in f:
             parts = [p.strip() for p in line.split(",")]
             if len(parts) >= 2 and parts[1].isdigit():
-                queries.append(Query({f"g{parts[1]}"}, image=d / parts[0]))
+                queries.append(Query({f"g{parts[1]}"}, image=d / parts[0], id=parts[0]))
     return Task("grocery (in-store photo -> catalog image, fine)", products, queries, images)
 
 

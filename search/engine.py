@@ -34,7 +34,8 @@ from search import models
 from search.analysis import Analyzer, alias_map
 from search.brands import BrandHit
 from search.embedding import Embedder, EmbedderError, source_size
-from search.fusion import has_model_number, lexical_weight, rrf, zscore_fusion
+from search.codes import brand_of, codes, match, record_codes, with_codes
+from search.fusion import RULE, Evidence, code_rule, lexical_weight, rrf, top_gap, zscore_fusion
 from search.labels import TrademarkGuard
 from search.objects import DetectedObject, detect, prominent, search_box, searched
 from search.prices import FxTable
@@ -469,7 +470,8 @@ class SearchEngine:
         the text read on the photo."""
         lists: dict[str, list[Hit]] = {}
         if u.text:
-            u.tokens = view.analyzer.tokens(u.text)
+            # A code spelled with a space ("wf 1000xm5") also looks up its joined form.
+            u.tokens = with_codes(view.analyzer.tokens(u.text), u.text)
             if req.mode in ("hybrid", "bm25"):
                 lists["bm25"] = self.store.bm25(u.tokens, n, f)
             if qvec is not None:
@@ -482,13 +484,17 @@ class SearchEngine:
 
     def _candidates(self, view: CatalogView, req: SearchRequest, u: Understanding, lists: dict[str, list[Hit]],
                     anchored: _Anchors | None) -> list[Candidate]:
-        """The lists fused (per-query weights: lexical evidence decides how much BM25
-        counts) and the head of them decoded into read models."""
+        """The lists fused (per-query weights: what the lexical and dense lists say about
+        themselves decides how much BM25 counts, ``search.fusion.lexical_weight``), the
+        product-code rule applied (hybrid) and the head decoded into read models."""
         weights: dict[str, float] = {}
+        ranked = {k: [(h.id, h.score) for h in v] for k, v in lists.items()}
+        qcodes = codes(u.text) if u.text else ()
         if "bm25" in lists:
             best = [d for d in self.store.get([h.id for h in lists["bm25"][:3]], vectors=False) if d is not None]
             cov = _coverage(u.tokens, [d.tokens for d in best])
-            w = lexical_weight(cov, has_model_number(u.tokens)) if req.mode == "hybrid" else 1.0
+            w = (lexical_weight(Evidence(cov, top_gap(ranked["bm25"]), top_gap(ranked.get("text", ()))))
+                 if req.mode == "hybrid" else 1.0)
             weights["bm25"] = w
             u.lexical_weight = round(w, 3)
         if "text" in lists:
@@ -500,12 +506,17 @@ class SearchEngine:
         for name in ("anchor_text", "anchor_image"):
             if name in lists:
                 weights[name] = ANCHOR_WEIGHT
-        ranked = {k: [(h.id, h.score) for h in v] for k, v in lists.items()}
         fused = zscore_fusion(ranked, weights) if req.fusion == "zscore" else rrf(ranked, weights)
         # Only the head of the fused list is fetched and ranked (the relevance gate,
         # counterfeits and grouping take their share of it): the same head for every page.
         head = fused[:RESULT_DEPTH]
         decoded = self._listings(view, [i for i, _ in head])
+        if qcodes and req.mode == "hybrid":
+            found = {i: x[0] for i, x in decoded.items()}
+            head = code_rule(head, {i: match(qcodes, record_codes(x.product.titles, x.product.attributes))
+                                    for i, x in found.items()},
+                             {i: _listing_brand(view, x) for i, x in found.items()},
+                             RULE.code_bonus if req.fusion == "zscore" else 0.0)
         raw = {k: {h.id: h.score for h in v} for k, v in lists.items()}
         qset = set(u.tokens)
         cands = []
@@ -591,6 +602,14 @@ def _query_filters(f: Filters, brand: str | None) -> Filters:
     endorsed for the brand searched for (the claim rule decides the label after)."""
     labels = tuple(label_key(x, brand) for x in f.labels) if brand and f.labels else f.labels
     return replace(f, labels=labels)
+
+
+def _listing_brand(view: CatalogView, listing: models.Listing) -> str | None:
+    """Whose product a listing is, for the code rule: its maker attribute, else the brand
+    of the brand product it declares."""
+    p = listing.product
+    return brand_of(p.attributes) or next((view.brand_products[b].brand for b in p.dupe_of
+                                           if b in view.brand_products), None)
 
 
 def _coverage(query_tokens: list[str], hit_tokens: list[list[str]]) -> float:

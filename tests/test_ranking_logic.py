@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from search import models
 from search.brands import BrandDetector
-from search.fusion import has_model_number, lexical_weight, rrf, zscore_fusion
+from search.fusion import Evidence, FusionRule, lexical_weight, rrf, zscore_fusion
 from search.labels import SIMILAR, TrademarkGuard, endorsement_problem, label_for
 from search.prices import ratio_text, tier_savings
 from search.ranking import Candidate, RankingConfig, apply_gate, rank
@@ -99,10 +99,9 @@ def test_fusion_returns_each_document_once(lists):
 
 
 def test_lexical_weight_is_low_without_lexical_evidence():
-    assert lexical_weight(0.0, False) == pytest.approx(0.1)
-    assert lexical_weight(1.0, False) == pytest.approx(0.6)
-    assert lexical_weight(0.2, True) == pytest.approx(0.6)
-    assert has_model_number(["sony", "wh1000xm4"]) and not has_model_number(["yoga", "2024"])
+    rule = FusionRule(low=0.1, high=0.6)
+    assert lexical_weight(Evidence(0.0), rule) == pytest.approx(0.1)
+    assert lexical_weight(Evidence(1.0), rule) == pytest.approx(0.6)
 
 
 def test_price_ratio_wording_and_currency_conversion():
