@@ -56,7 +56,8 @@ def record(name: str, work: Path, data: Path, text_model: str) -> list[Recorded]
     from indexer.pipeline import Indexer
     from search import engine as engine_module
     from search.codes import codes
-    from search.engine import SearchEngine, SearchRequest
+    from search.engine import SearchEngine
+    from search.requests import SearchRequest
     from search.store.embedded import EmbeddedStore
     from search.store.schema import record_id
 

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from benchmarks.datasets import PHOTO_TASKS, TEXT_TASKS, Half, Query, Task, half
 from indexer.pipeline import Indexer
-from search.engine import SearchEngine, SearchRequest
+from search.engine import SearchEngine
+from search.requests import SearchRequest
 from search.store.embedded import EmbeddedStore
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -392,7 +392,7 @@ def text_query_set(seed: int, n: int) -> list[str]:
 def build_engine(w: Work, *, ocr: bool) -> Any:
     from indexer.embed.ocr import OcrReader
     from indexer.embed.registry import image_embedder, text_embedder
-    from search.engine import SearchEngine, SearchRequest
+    from search.engine import SearchEngine
     from search.store.embedded import EmbeddedStore
     store = EmbeddedStore(w.index, create=False)
     return SearchEngine(store, text_embedder("use"), image_embedder("effnet-sscd"), OcrReader() if ocr else None)
@@ -406,6 +406,7 @@ def timed(fn: Callable[[], Any]) -> float:
 
 def phase_search(w: Work, args: argparse.Namespace) -> dict[str, Any]:
     """Warm latency end to end through SearchEngine.search; serving memory; profile."""
+    from search.requests import SearchRequest
     t = time.perf_counter()
     engine = build_engine(w, ocr=True)
     engine.search(SearchRequest(text="warm up"))          # opens the view: columns + graphs
@@ -678,6 +679,7 @@ def phase_lancedb(w: Work, args: argparse.Namespace) -> dict[str, Any]:
     import sqlite3
     from indexer.embed.registry import text_embedder
     from search.analysis import Analyzer, alias_map
+    from search.requests import SearchRequest
     db = w.index / (w.index / "CURRENT").read_text().strip()
     conn = sqlite3.connect(db, check_same_thread=False)     # LanceDB reads the batches in its own thread
     brands = [json.loads(s) for (s,) in conn.execute("SELECT source FROM docs WHERE kind = 'brand'")]

@@ -134,7 +134,7 @@ def search_cmd(query: str | None, photo: Path | None, index_dir: str | None, k: 
     """Search the index by text QUERY and/or --photo, and print the dupes found."""
     from indexer.compose import build_engine
     from indexer.images import ImageError, load_local
-    from search.engine import QueryError, SearchRequest
+    from search.requests import QueryError, SearchRequest
     from search.serialize import in_currency, response_json
 
     if not query and not photo:

@@ -16,184 +16,36 @@ Every page of a query is cut from one result list: retrieved and ranked at fixed
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import replace
 from functools import partial
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 
-from search import models
+from search import facets, models
 from search.analysis import Analyzer, alias_map
-from search.brands import BrandHit
-from search.embedding import Embedder, EmbedderError, source_size
 from search.codes import brand_of, codes, match, record_codes, with_codes
+from search.embedding import Embedder, EmbedderError, source_size
+from search.facets import Facets
 from search.fusion import RULE, Evidence, code_rule, lexical_weight, rrf, top_gap, zscore_fusion
 from search.labels import TrademarkGuard
 from search.objects import DetectedObject, detect, prominent, search_box, searched
 from search.prices import FxTable
-from search.ranking import UNKNOWN_BRAND, Candidate, RankingConfig, Result, rank
-from search.records import ENDORSEMENT_TYPES, Brand, BrandProduct
-from search.store.base import Filters, Hit, Store
+from search.ranking import UNKNOWN_BRAND, Candidate, RankingConfig, rank
+from search.records import ENDORSEMENT_TYPES, BrandProduct
+from search.requests import QueryError, SearchRequest, SearchResponse, Understanding, list_key
+from search.store.base import Filters, Health, Hit, IndexInfo, Store
 from search.store.schema import doc_id, label_key, record_id
 from search.understanding import IMAGE_MIN, LISTING_DF_MAX, ProductHit, Resolution, Understander
+from search.view import Anchors, CatalogView
 
-Mode = Literal["hybrid", "bm25", "dense"]
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SearchRequest:
-    text: str | None = None
-    image: Any = None                                  # PIL image (already validated)
-    crop: tuple[int, int, int, int] | None = None      # x, y, w, h in the pixels of the photo as sent
-    filters: Filters = Filters()
-    k: int = 20
-    offset: int = 0
-    mode: Mode = "hybrid"
-    fusion: Literal["zscore", "rrf"] = "zscore"
-    ocr: bool = True
-    group_by_factory: bool = True
-    include_counterfeits: bool = False
-    brand: str | None = None                           # the user's correction of the detected brand
-    brand_product: str | None = None                   # ... or of the detected brand product
-    today: dt.date | None = None
-    ocr_text: str | None = None                        # text already read on this (uncropped) photo: not read again
-    object: int | None = None                          # search this one of the objects found on the photo (``objects``)
-
-
-@dataclass
-class Understanding:
-    text: str | None = None
-    ocr_text: str | None = None
-    ocr_error: str | None = None                       # OCR failed: searched without the text on the photo
-    brand: BrandHit | None = None
-    other_brands: list[BrandHit] = field(default_factory=list)
-    brand_product: ProductHit | None = None
-    alternatives: list[ProductHit] = field(default_factory=list)   # other brand products it may mean
-    looks_like: list[ProductHit] = field(default_factory=list)     # the photo's nearest brand products
-    categories: tuple[str, ...] = ()
-    unknown_brand: str | None = None
-    lexical_weight: float | None = None
-    tokens: list[str] = field(default_factory=list)
-    objects: list[DetectedObject] = field(default_factory=list)   # distinct products on the photo (2+), else []
-
-
-@dataclass
-class SearchResponse:
-    understood: Understanding
-    results: list[Result]
-    total: int
-    took_ms: float
-    timings: dict[str, float] = field(default_factory=dict)
-    brand_products: Mapping[str, BrandProduct] = field(default_factory=dict)   # what understood names
-    fx: FxTable = field(default_factory=FxTable)       # the exchange table claims used
-    # The result list the page was cut from is a function of these: pages of one query
-    # share them (``list_key``), so a caller can tell when a later page is of another list.
-    list_key: str = ""                                 # the request without its page
-    generation: int = -1                               # the index generation searched
-    day: dt.date | None = None                         # the day the claims were decided for
-
-
-#: Fields of a ``SearchRequest`` that choose a page of the result list, not the list
-#: (``ocr_text``: the text already read on a kept photo, a cache of what the photo gives).
-KEY_EXCLUDED = frozenset({"k", "offset", "ocr_text"})
-KEY_IMAGE_SIDE = 256           # a photo counts in ``list_key`` by its pixels at about this size
-
-
-def list_key(req: SearchRequest) -> str:
-    """A digest of what the result list of ``req`` depends on: every field but the page
-    (``KEY_EXCLUDED``), the photo by its pixels. Pages of one query share it."""
-    h = hashlib.blake2b(digest_size=12)
-    for f in fields(req):
-        if f.name in KEY_EXCLUDED:
-            continue
-        value = getattr(req, f.name)
-        if f.name == "image" and value is not None:
-            # A reduced copy: hashing every pixel of a phone photo costs tens of ms, this a few.
-            h.update(f"image={value.mode}:{value.size}:".encode())
-            im = value if value.mode in ("L", "RGB", "RGBA") else value.convert("RGB")   # what reduce takes
-            h.update(im.reduce(max(1, -(-max(im.size) // KEY_IMAGE_SIDE))).tobytes())
-        else:
-            h.update(f"{f.name}={value!r}\n".encode())
-    return h.hexdigest()
-
-
-#: The part of a ``SearchRequest`` a ``QueryError`` is about (the web names its parameter).
-QueryField = Literal["text", "crop", "object"]
-QUERY_FIELDS: tuple[QueryField, ...] = get_args(QueryField)
-
-
-class QueryError(ValueError):
-    """The request cannot be searched (no text and no photo, a crop outside the photo...);
-    ``field``: the part of the request at fault."""
-
-    def __init__(self, message: str, field: QueryField) -> None:
-        super().__init__(message)
-        self.field = field
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return type(self), (str(self), self.field)      # exceptions pickle their message only
-
-
-BRAND_PRODUCT_DEPTH = 50      # brand products compared with the query's text and photo (a named brand's among them)
-
-
-@dataclass
-class CatalogView:
-    """Catalog-level data (brands, brand products and their vectors), decoded once per
-    index generation, and the anchor lists computed from it."""
-    generation: int
-    analyzer: Analyzer
-    guard: TrademarkGuard
-    brands: dict[str, Brand]
-    brand_products: dict[str, BrandProduct]
-    understander: Understander
-    vectors: dict[str, dict[str, np.ndarray]]          # brand product id -> field -> vector (main image's)
-    anchors: OrderedDict[Any, "_Anchors"] = field(default_factory=OrderedDict)
-    factories: dict[str, Any] = field(default_factory=dict)   # decoded factories of this generation
-    # Decoded candidates (listing, tokens) of this generation: the heads of searches for
-    # the same brand products repeat, and fetching and decoding them was a third of a search.
-    listings: OrderedDict[str, tuple[models.Listing, list[str]]] = field(default_factory=OrderedDict)
-    # Every image's vector of each brand product (main first): a photo of its back or its
-    # box is understood as the product too. Anchor lists use the main image's.
-    image_vectors: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
-    _matrices: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = field(default_factory=dict)
-
-    def nearest_brand_products(self, name: str, vec: np.ndarray | None,
-                               k: int = BRAND_PRODUCT_DEPTH) -> list[tuple[str, float]]:
-        """(brand product id, cosine), best first: exact, over the brand products' own
-        vectors kept in memory (a few hundred; the store would read them from disk)."""
-        if vec is None:
-            return []
-        if name not in self._matrices:
-            sets = {i: (self.image_vectors.get(i) or (v[name],)) if name == "image" else (v[name],)
-                    for i, v in self.vectors.items() if name in v}
-            ids = list(sets)
-            rows = [x for i in ids for x in sets[i]]
-            # each brand product's rows are consecutive: starts[j] is brand product j's first
-            starts = np.cumsum([0] + [len(sets[i]) for i in ids[:-1]]) if ids else np.zeros(0, dtype=np.int64)
-            self._matrices[name] = (ids, np.stack(rows) if rows else np.zeros((0, 1)), starts)
-        ids, m, starts = self._matrices[name]
-        if not ids or m.shape[1] != vec.shape[-1]:
-            return []
-        scores = np.maximum.reduceat(m @ np.asarray(vec, dtype=np.float32), starts)   # best image each
-        order = np.argsort(-scores, kind="stable")[:k]
-        return [(ids[i], float(scores[i])) for i in order]
-
-
-@dataclass(frozen=True)
-class _Anchors:
-    lists: dict[str, list[Hit]]                        # "anchor_text", "anchor_image"
-    nearest: dict[str, dict[str, float]]               # record id -> brand product id -> similarity
-    declared: frozenset[str]                           # record ids of listings declaring one of the anchors
 
 
 ANCHOR_DEPTH = 200            # declared / endorsed products fetched per anchor and field
@@ -254,6 +106,41 @@ class SearchEngine:
                 self._view = CatalogView(gen, analyzer, TrademarkGuard({b: b_.trademarks for b, b_ in brands.items()}),
                                          brands, bps, understander, vectors, image_vectors=images)
             return self._view
+
+    def catalog_facets(self) -> Facets:
+        """The filter values of the whole catalog with their counts, once per generation."""
+        view = self.view()
+        with view.lock:
+            if view.facets is None:
+                view.facets = facets.count(facets.Row(
+                    d.category or "", d.region, tuple((d.source.get("factory") or {}).get("certifications") or ()),
+                    d.ship_within_hours) for d in self.store.scan("product"))
+            return view.facets
+
+    # -- the facade for callers that show one listing or the index (web never reads the store)
+    def listing(self, product_id: str) -> models.Listing | None:
+        """A stored product as its read model, or None when the index has no such product."""
+        doc = self.store.get([doc_id("product", product_id)], vectors=False)[0]
+        return None if doc is None else models.listing(doc.source, self.view().guard.find, words=doc.tokens)
+
+    def factory_listings(self, x: models.Listing, k: int) -> list[models.Listing]:
+        """Up to ``k`` other listings of ``x``'s factory, the most alike first (its text
+        vector's nearest among the factory's listings), counterfeits left out as searches
+        leave them out."""
+        doc = self.store.get([doc_id("product", x.id)])[0]
+        if doc is None or doc.text_vector is None:
+            return []
+        hits = self.store.knn("text", doc.text_vector, 2 * k + 1, Filters(factory=x.factory.id))
+        guard = self.view().guard
+        found = (models.listing(d.source, guard.find, words=d.tokens)
+                 for d in self.store.get([h.id for h in hits if h.id != doc.id], vectors=False) if d is not None)
+        return [o for o in found if not o.counterfeit][:k]
+
+    def info(self) -> IndexInfo:
+        return self.store.info()
+
+    def health(self) -> Health:
+        return self.store.health()
 
     def _listings_with(self, token: str) -> int:
         if time.monotonic() - self._counts_since > COUNTS_KEPT_S:
@@ -331,7 +218,8 @@ class SearchEngine:
         page = results[req.offset:req.offset + req.k]
         return SearchResponse(u, page, len(results), (time.perf_counter() - t0) * 1000,
                               {k: round(v * 1000, 2) for k, v in timings.items()},
-                              view.brand_products, self.fx_table, key, view.generation, today)
+                              view.brand_products, self.fx_table, key, view.generation, today,
+                              facets.count(facets.row(r.listing, r.claim.label.type) for r in results))
 
     def _read_whole(self, req: SearchRequest, timings: dict[str, float]) -> Future[list[Any]] | None:
         """The lines of text on the whole photo (with their boxes), read beside finding its
@@ -483,7 +371,7 @@ class SearchEngine:
         return lists
 
     def _candidates(self, view: CatalogView, req: SearchRequest, u: Understanding, lists: dict[str, list[Hit]],
-                    anchored: _Anchors | None) -> list[Candidate]:
+                    anchored: Anchors | None) -> list[Candidate]:
         """The lists fused (per-query weights: what the lexical and dense lists say about
         themselves decides how much BM25 counts, ``search.fusion.lexical_weight``), the
         product-code rule applied (hybrid) and the head decoded into read models."""
@@ -548,7 +436,7 @@ class SearchEngine:
                 view.listings.popitem(last=False)
         return out
 
-    def _anchors(self, view: CatalogView, anchors: list[BrandProduct], f: Filters, n: int) -> _Anchors:
+    def _anchors(self, view: CatalogView, anchors: list[BrandProduct], f: Filters, n: int) -> Anchors:
         """The candidates found from the brand products themselves (see the module
         docstring), cached per generation, anchors and filters."""
         key = (tuple(bp.id for bp in anchors), f, n)
@@ -583,7 +471,7 @@ class SearchEngine:
                             declared.add(record_id(h.id))
         lists = {k: [Hit(i, s) for i, s in sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))]
                  for k, v in best.items() if v}
-        result = _Anchors(lists, nearest, frozenset(declared))
+        result = Anchors(lists, nearest, frozenset(declared))
         with self._lock:
             view.anchors[key] = result
             while len(view.anchors) > ANCHOR_CACHE:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from search.analysis import LATIN_LEFT, LATIN_RIGHT, is_cjk, normalise
 from search.records import Endorsement, Factory
+from search.texts import LocalText, present
 
 LABEL_ORDER = {"same_foundry": 0, "equal_quality": 1, "similar": 2}
 
@@ -24,8 +25,8 @@ class Label:
     """An endorsement shown as a claim, with its evidence; ``similar`` carries none."""
     type: str                      # same_foundry | equal_quality | similar
     brand: str | None = None
-    evidence: str | None = None
-    verified_by: str | None = None
+    evidence: LocalText | None = None
+    verified_by: LocalText | None = None
     verified_at: dt.date | None = None
     expires_at: dt.date | None = None
 
@@ -43,9 +44,9 @@ SIMILAR = Label("similar")
 
 def endorsement_problem(e: Endorsement, today: dt.date) -> str | None:
     """Why an endorsement cannot be shown as a label today, or None if it can."""
-    if not (e.evidence or "").strip():
+    if not present(e.evidence):
         return "no evidence"
-    if not (e.verified_by or "").strip():
+    if not present(e.verified_by):
         return "no verifier"
     if e.verified_at is None:
         return "no verification date"

@@ -101,7 +101,8 @@ def factory(src: Json) -> Factory:
                    certifications=_strs(src.get("certifications")),
                    ship_within_hours=_opt_int(src.get("ship_within_hours")),
                    reply_minutes=_opt_int(src.get("reply_minutes")), returns=src.get("returns"),
-                   endorsements=tuple(endorsement(e) for e in src.get("endorsements") or () if isinstance(e, Mapping)))
+                   endorsements=tuple(endorsement(e) for e in src.get("endorsements") or () if isinstance(e, Mapping)),
+                   url=src.get("url"), email=src.get("email"))
 
 
 def listing(src: Json, find_trademarks: Callable[[Iterable[str]], list[tuple[str, str]]] | None = None,
@@ -116,7 +117,7 @@ def listing(src: Json, find_trademarks: Callable[[Iterable[str]], list[tuple[str
                       titles=_texts(src.get("titles")), category=src.get("category") or "",
                       price_tiers=tiers, currency=src.get("currency") or "CNY", moq=int(src.get("moq") or 1),
                       description=src.get("description") or "", attributes=_texts(src.get("attributes")),
-                      images=_strs(src.get("images")), dupe_of=_strs(src.get("dupe_of")))
+                      images=_strs(src.get("images")), dupe_of=_strs(src.get("dupe_of")), url=src.get("url"))
     raw = src.get("trademark_hits")
     if raw is None and find_trademarks is not None:
         raw = find_trademarks(product.titles.values())

@@ -107,16 +107,52 @@ def convert(amount: float, src: str, dst: str, fx: Mapping[str, float] = DEFAULT
     return amount * fx[src] / fx[dst]
 
 
-def ratio_text(ratio: float) -> str:
-    """Human wording of a price ratio: 0.11 -> 'about 1/9 of the brand price'."""
-    if ratio <= 0:
+#: The wording of a saving, in every language it is shown in: the one rule every page,
+#: card, API answer and CLI line uses (``ratio_text``).
+SAVING_WORDS: dict[str, dict[str, str]] = {
+    "en": {"about": "about 1/{n} of the brand price", "share": "{p}% of the brand price",
+           "more": "{x:.1f}x the brand price", "unit": "{text} (per unit of content)"},
+    "zh": {"about": "约为品牌价的 1/{n}", "share": "品牌价的 {p}%",
+           "more": "品牌价的 {x:.1f} 倍", "unit": "{text}（按单位含量）"},
+}
+
+
+def ratio_text(ratio: float | None, lang: str = "en", basis: str = "item") -> str:
+    """How a price ratio (factory price / brand price, same currency) is said: a fraction
+    of the brand price, never a bare percentage that reads like a discount. 0.11 -> 'about
+    1/9 of the brand price'; above a half, the share of it ('60% of the brand price'); 1 or
+    more, a multiple. ``basis`` "unit": the ratio is per unit of content, and says so.
+    Languages without their own words (``SAVING_WORDS``) get English."""
+    if not ratio or ratio <= 0:
         return ""
+    words = SAVING_WORDS.get(lang, SAVING_WORDS["en"])
     if ratio >= 1:
-        return f"{ratio:.1f}x the brand price"
-    if ratio > 0.5:
-        return f"{round(ratio * 100)}% of the brand price"
-    n = round(1 / ratio)
-    return f"about 1/{n} of the brand price"
+        text = words["more"].format(x=ratio)
+    elif ratio > 0.5:
+        text = words["share"].format(p=round(ratio * 100))
+    else:
+        text = words["about"].format(n=round(1 / ratio))
+    return words["unit"].format(text=text) if basis == "unit" else text
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """An amount converted for display, with the rate used and the day it is of: the
+    page says ``1 USD = 7.1 CNY (rates of 2026-11-01)`` next to the converted amount."""
+    amount: float
+    currency: str
+    source_currency: str
+    rate: float                 # 1 ``source_currency`` = ``rate`` ``currency``
+    date: str | None
+
+
+def conversion(amount: float, src: str, dst: str, fx: FxTable) -> Conversion | None:
+    """``amount`` in ``src`` expressed in ``dst`` with ``fx``; None when it is already in
+    ``dst`` or the table has no rate for one of them."""
+    rate = convert(1.0, src, dst, fx.rates)
+    if src == dst or rate is None:
+        return None
+    return Conversion(amount * rate, dst, src, rate, fx.date)
 
 
 def tier_savings(tiers: Sequence[PriceTier], currency: str, brand_price: float, brand_currency: str,
@@ -143,5 +179,6 @@ def tier_savings(tiers: Sequence[PriceTier], currency: str, brand_price: float, 
         if ratio >= 1:
             why = "not below the brand price" + (" per unit" if basis == "unit" else "")
             continue
-        out.append(TierSaving(int(t.min_qty), float(t.price), currency, round(ratio, 4), ratio_text(ratio), basis))
+        out.append(TierSaving(int(t.min_qty), float(t.price), currency, round(ratio, 4), ratio_text(ratio, basis=basis),
+                              basis))
     return out, (None if out else why)

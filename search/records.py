@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from search.texts import LocalText
+
 EndorsementType = Literal["same_foundry", "equal_quality"]
 ENDORSEMENT_TYPES: tuple[str, ...] = ("same_foundry", "equal_quality")
 
@@ -41,8 +43,8 @@ class BrandProduct:
 class Endorsement:
     type: EndorsementType
     brand: str
-    evidence: str | None = None
-    verified_by: str | None = None
+    evidence: LocalText | None = None        # one string, or per language (``search.texts``)
+    verified_by: LocalText | None = None
     verified_at: dt.date | None = None
     expires_at: dt.date | None = None
 
@@ -51,12 +53,14 @@ class Endorsement:
 class Factory:
     id: str
     names: dict[str, str]
-    region: str | None = None
-    certifications: tuple[str, ...] = ()
+    region: LocalText | None = None          # a path from the province ("Zhejiang Yiwu": ``search.regions``)
+    certifications: tuple[LocalText, ...] = ()
     ship_within_hours: int | None = None
     reply_minutes: int | None = None
-    returns: str | None = None
+    returns: LocalText | None = None
     endorsements: tuple[Endorsement, ...] = ()
+    url: str | None = None               # its store or shop (http(s)), where a buyer contacts it
+    email: str | None = None             # where a buyer asks for a sample or a quote
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class Product:
     attributes: dict[str, str] = field(default_factory=dict)
     images: tuple[str, ...] = ()
     dupe_of: tuple[str, ...] = ()
+    url: str | None = None               # the listing on the factory's shop (http(s))
 
     @property
     def min_price(self) -> float:

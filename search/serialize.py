@@ -9,12 +9,14 @@ from typing import Any
 
 from search.brands import BrandHit
 from search.claims import Claim
-from search.engine import SearchResponse
+from search.requests import SearchResponse
 from search.labels import Label
 from search.models import Listing
-from search.prices import MINOR_UNITS, FxTable, convert
+from search.prices import MINOR_UNITS, FxTable, convert, ratio_text
 from search.ranking import Result
 from search.records import BrandProduct, Factory
+from search.regions import prefixes, show_region
+from search.texts import canonical, show
 from search.understanding import ProductHit
 
 
@@ -48,15 +50,36 @@ def product_hit_json(h: ProductHit | None, brand_products: Mapping[str, BrandPro
     return {**brand_product_json(brand_products[h.id], lang), "how": h.how, "confidence": h.confidence}
 
 
+def _localised(out: dict[str, Any], lang: str, texts: Mapping[str, Any]) -> dict[str, Any]:
+    """``out`` with each of ``texts`` (a catalog text, ``search.texts``) shown in ``lang``;
+    ``fallback`` lists those shown in another language, as the catalog has none in it."""
+    fallback = []
+    for key, value in texts.items():
+        shown = show_region(value, lang) if key == "region" else show(value, lang)
+        out[key] = shown.text if shown else None
+        if shown and shown.fallback:
+            fallback.append(key)
+    out["fallback"] = fallback
+    return out
+
+
 def factory_json(f: Factory, lang: str) -> dict[str, Any]:
-    return {"id": f.id, "name": pick_title(f.names, lang), "names": dict(f.names), "region": f.region,
-            "certifications": list(f.certifications), "ship_within_hours": f.ship_within_hours,
-            "reply_minutes": f.reply_minutes, "returns": f.returns}
+    certs = [show(c, lang) for c in f.certifications]
+    out = {"id": f.id, "name": pick_title(f.names, lang), "names": dict(f.names),
+           "region_path": canonical(f.region), "regions": prefixes(canonical(f.region)),
+           "certifications": [c.text for c in certs if c], "ship_within_hours": f.ship_within_hours,
+           "reply_minutes": f.reply_minutes, "url": f.url, "email": f.email}
+    _localised(out, lang, {"region": f.region, "returns": f.returns})
+    # a plain certification name ("BSCI", "ISO 9001") is a name in every language
+    if any(c and c.fallback and not isinstance(v, str) for c, v in zip(certs, f.certifications)):
+        out["fallback"].append("certifications")
+    return out
 
 
-def label_json(label: Label) -> dict[str, Any]:
-    return {"type": label.type, "brand": label.brand, "evidence": label.evidence, "verified_by": label.verified_by,
-            "verified_at": _iso(label.verified_at), "expires_at": _iso(label.expires_at)}
+def label_json(label: Label, lang: str = "en") -> dict[str, Any]:
+    out = {"type": label.type, "brand": label.brand,
+           "verified_at": _iso(label.verified_at), "expires_at": _iso(label.expires_at)}
+    return _localised(out, lang, {"evidence": label.evidence, "verified_by": label.verified_by})
 
 
 def listing_json(x: Listing, lang: str) -> dict[str, Any]:
@@ -69,14 +92,20 @@ def listing_json(x: Listing, lang: str) -> dict[str, Any]:
         "min_price": p.min_price if p.price_tiers else None, "moq": p.moq, "dupe_of": list(p.dupe_of),
         "factory": factory_json(x.factory, lang),
         "counterfeit": [{"brand": b, "word": w} for b, w in x.trademark_hits],
+        "url": p.url,
     }
+
+
+def saving_json(s: Any, lang: str) -> dict[str, Any]:
+    """A saving per tier, its wording in ``lang`` (the one rule: ``search.prices.ratio_text``)."""
+    return {**dataclasses.asdict(s), "text": ratio_text(s.ratio, lang, s.basis)}
 
 
 def claim_json(c: Claim, lang: str) -> dict[str, Any]:
     """A claim as the results show it: the label, the brand product it is about, the savings."""
-    return {"label": label_json(c.label),
+    return {"label": label_json(c.label, lang),
             "replaces": brand_product_json(c.against, lang) if c.against else None,
-            "savings": [dataclasses.asdict(s) for s in c.savings]}
+            "savings": [saving_json(s, lang) for s in c.savings]}
 
 
 def result_json(r: Result, lang: str = "en") -> dict[str, Any]:
@@ -87,8 +116,8 @@ def result_json(r: Result, lang: str = "en") -> dict[str, Any]:
                   "titles": dict(m.listing.product.titles), "score": round(m.score, 4),
                   "min_price": m.listing.product.min_price, "currency": m.listing.product.currency,
                   # each collapsed listing's own claim, and the brand product it is about
-                  "label": label_json(m.label), "replaces": m.claim.against.id if m.claim.against else None,
-                  "savings": [dataclasses.asdict(s) for s in m.claim.savings]}
+                  "label": label_json(m.label, lang), "replaces": m.claim.against.id if m.claim.against else None,
+                  "savings": [saving_json(s, lang) for s in m.claim.savings]}
                  for m in r.more],
     }
 

@@ -21,13 +21,14 @@ sys.path.insert(0, str(HERE))
 from gen import docs, images  # noqa: E402
 from gen.brands import BRANDS  # noqa: E402
 from gen.catalog import brand_product_records, brand_records, regular_listings  # noqa: E402
+from gen.contacts import add_contacts  # noqa: E402
 from gen.factories import build_factories  # noqa: E402
 from gen.traps import NEAR_DUP_GROUPS, counterfeits, near_duplicates  # noqa: E402
 from gen.util import fold, rng_for, trademark_regex  # noqa: E402
 
 TOTAL_LISTINGS = 1100
 PRODUCT_KEYS = ("id", "factory", "titles", "description", "category", "attributes", "price_tiers", "currency",
-                "moq", "images", "dupe_of")
+                "moq", "images", "dupe_of", "url")
 
 
 def public(rec: dict) -> dict:
@@ -80,6 +81,7 @@ def main() -> None:
         rec["images"] = [f"images/{rec['id']}.jpg"]
     find = trademark_finder()
     check(listings, find)
+    add_contacts(factories, listings)
 
     write_jsonl(HERE / "brands.jsonl", brands)
     write_jsonl(HERE / "brand_products.jsonl", [public(b) for b in bps])

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from indexer.pipeline import Indexer
-from search.engine import SearchEngine, SearchRequest
+from search.engine import SearchEngine
+from search.requests import SearchRequest
 from search.store.base import Filters
 from search.store.embedded import EmbeddedStore
 from tests.fakes import FakeImageEmbedder, FakeTextEmbedder

@@ -8,7 +8,8 @@ import pytest
 
 from indexer.pipeline import Indexer
 from search import engine as engine_module
-from search.engine import SearchEngine, SearchRequest
+from search.engine import SearchEngine
+from search.requests import SearchRequest
 from search.store.embedded import EmbeddedStore
 from tests.fakes import FakeTextEmbedder, tiny_catalog, write_jsonl
 

@@ -203,3 +203,41 @@ def test_the_table_is_served_before_the_index_can_be_searched(tmp_path, monkeypa
     assert c.get("/api/v1/search?q=yoga").status_code == 503                # no index to search
     resp = c.get("/api/v1/currencies")
     assert resp.status_code == 200 and resp.get_json()["fx"]["rates"] == {"USD": 7.0, "CNY": 1.0}
+
+
+# -- how a saving is said, and a brand price shown in the listing's currency ---------------
+
+
+@pytest.mark.parametrize("ratio, lang, basis, said", [
+    (0.16, "en", "item", "about 1/6 of the brand price"),          # never "16%": that reads like a discount
+    (0.125, "zh", "item", "约为品牌价的 1/8"),
+    (0.5, "en", "item", "about 1/2 of the brand price"),
+    (0.62, "en", "item", "62% of the brand price"),
+    (0.62, "zh", "item", "品牌价的 62%"),
+    (1.25, "en", "item", "1.2x the brand price"),
+    (0.1, "en", "unit", "about 1/10 of the brand price (per unit of content)"),
+    (0.1, "zh", "unit", "约为品牌价的 1/10（按单位含量）"),
+    (0.1, "vi", "item", "about 1/10 of the brand price"),          # no words of its own: English
+    (0, "en", "item", ""), (None, "zh", "item", ""),
+])
+def test_one_wording_of_a_saving(ratio, lang, basis, said):
+    from search.prices import ratio_text
+    assert ratio_text(ratio, lang, basis) == said
+
+
+def test_the_claims_savings_use_that_wording_with_their_basis():
+    from search.prices import tier_savings
+    from search.quantity import Quantity
+    from search.records import PriceTier
+    savings, _ = tier_savings([PriceTier(2, 30.0)], "CNY", 100.0, "CNY", contents=[Quantity(250, "volume")],
+                              brand_contents=Quantity(500, "volume"))
+    assert [(s.basis, s.text) for s in savings] == [("unit", "60% of the brand price (per unit of content)")]
+
+
+def test_a_conversion_states_its_rate_and_date():
+    from search.prices import conversion
+    conv = conversion(98.0, "USD", "CNY", TABLE)
+    assert (round(conv.amount, 2), conv.currency, conv.source_currency, conv.rate, conv.date) == (
+        686.0, "CNY", "USD", 7.0, "2026-11-30")
+    assert conversion(98.0, "CNY", "CNY", TABLE) is None            # nothing to convert
+    assert conversion(98.0, "THB", "CNY", TABLE) is None            # no rate: nothing shown

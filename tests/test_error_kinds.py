@@ -17,7 +17,7 @@ from indexer.images import (
     decode_image,
     fetch_url,
 )
-from search.engine import QUERY_FIELDS, QueryError
+from search.requests import QUERY_FIELDS, QueryError
 from web import page_url, photos, service
 from web.params import SearchParams
 

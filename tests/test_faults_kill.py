@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 
 from indexer.pipeline import Indexer
-from search.engine import SearchEngine, SearchRequest
+from search.engine import SearchEngine
+from search.requests import SearchRequest
 from search.store.base import Filters, StoreError
 from search.store.base import Damage
 from search.store.embedded import EmbeddedStore

@@ -24,7 +24,8 @@ from PIL import Image, ImageDraw, ImageFont
 from indexer.embed.base import EmbedderError
 from indexer.embed.ocr import DET_SIDE, MAX_ASPECT, MAX_LINES, MAX_SIDE, MIN_SIDE, OcrReader, ocr_size, tallest
 from indexer.images import ImageError, decode_image, source_size
-from search.engine import SearchEngine, SearchRequest
+from search.engine import SearchEngine
+from search.requests import SearchRequest
 from tests.test_web_helpers import TODAY, make_app
 from web.photos import PhotoStore
 from web.work import PhotoGate
@@ -217,7 +218,8 @@ def test_crops_are_in_the_pixels_of_the_photo_as_sent(built):
     photo.paste((200, 30, 30), (2000, 1500, 4000, 3000))  # the bottom-right quarter is red
     im = decode_image(_save(photo, "JPEG"), work_side=1600)
     assert im.size == (2000, 1500)
-    from search.engine import QueryError, _crop
+    from search.engine import _crop
+    from search.requests import QueryError
     part = _crop(im, (2000, 1500, 2000, 1500))
     assert part.size == (1000, 750)
     r, g, _ = part.resize((1, 1)).getpixel((0, 0))

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from search import objects as O
-from search.engine import QueryError, SearchRequest
+from search.requests import QueryError, SearchRequest
 from tests.test_web_helpers import build_engine
 
 BG = (120, 160, 120)

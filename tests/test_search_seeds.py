@@ -17,7 +17,8 @@ from indexer.embed.ocr import OcrReader
 from indexer.embed.registry import image_embedder, text_embedder
 from indexer.images import load_local
 from indexer.pipeline import Indexer
-from search.engine import SearchEngine, SearchRequest
+from search.engine import SearchEngine
+from search.requests import SearchRequest
 from search import models
 from search.labels import endorsement_problem
 from search.store.base import Filters

@@ -8,9 +8,12 @@ import re
 import unicodedata
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
+
+from search.texts import present
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 TODAY = dt.date(2026, 11, 22)
@@ -79,9 +82,9 @@ def test_exact_record_shapes(cat):
         "brands": {"id", "names", "aliases", "trademarks", "categories"},
         "brand_products": {"id", "brand", "titles", "category", "price", "currency", "images", "aliases"},
         "factories": {"id", "names", "region", "certifications", "ship_within_hours", "reply_minutes", "returns",
-                      "endorsements"},
+                      "endorsements", "url", "email"},
         "products": {"id", "factory", "titles", "description", "category", "attributes", "price_tiers", "currency",
-                     "moq", "images", "dupe_of"},
+                     "moq", "images", "dupe_of", "url"},
     }
     for name, allowed in keys.items():
         ids = [r["id"] for r in cat[name]]
@@ -96,6 +99,22 @@ def test_exact_record_shapes(cat):
             assert set(e) <= {"type", "brand", "evidence", "verified_by", "verified_at", "expires_at"}
             assert e["type"] in ("same_foundry", "equal_quality")
             assert dt.date.fromisoformat(e["verified_at"]) <= dt.date.fromisoformat(e["expires_at"])
+
+
+def test_a_few_factories_have_contacts_on_made_up_domains(cat):
+    """The demo's product pages show contacts: only on reserved .example domains (RFC 2606),
+    never a real company's; a factory to write to, one with only a shop, and some with none."""
+    from indexer.catalog.parse import email_problem, link_problem
+    with_url = [f for f in cat["factories"] if "url" in f]
+    assert 3 <= len(with_url) < len(cat["factories"])
+    assert any("email" in f for f in with_url) and any("email" not in f for f in with_url)
+    listed = [p for p in cat["products"] if "url" in p]
+    assert listed and all(p["factory"] in {f["id"] for f in with_url} for p in listed)
+    for value in [f["url"] for f in with_url] + [p["url"] for p in listed]:
+        assert link_problem(value) is None and urlsplit(value).hostname.endswith(".example"), value
+    for f in with_url:
+        if "email" in f:
+            assert email_problem(f["email"]) is None and f["email"].endswith(".example"), f["email"]
 
 
 def test_every_product_has_zh_and_en_titles(cat):
@@ -190,12 +209,16 @@ def test_expired_endorsements(cat, traps):
 
 def test_endorsements_without_evidence(cat, traps):
     bare = [(f["id"], e["brand"]) for f in cat["factories"] for e in f["endorsements"]
-            if not (e.get("evidence") or "").strip()]
+            if not present(e.get("evidence"))]
     assert len(bare) >= 2
     assert sorted(bare) == sorted((e["factory"], e["brand"]) for e in traps["no_evidence_endorsements"])
     valid = [e for f in cat["factories"] for e in f["endorsements"]
-             if (e.get("evidence") or "").strip() and dt.date.fromisoformat(e["expires_at"]) >= TODAY]
+             if present(e.get("evidence")) and dt.date.fromisoformat(e["expires_at"]) >= TODAY]
     assert len(valid) >= 20
+    # every evidence, verifier and returns policy the seeds state is in Chinese and English
+    texts = [e[k] for f in cat["factories"] for e in f["endorsements"] for k in ("evidence", "verified_by")
+             if present(e.get(k))] + [f["returns"] for f in cat["factories"]]
+    assert texts and all(isinstance(x, dict) and x.get("zh") and x.get("en") for x in texts)
 
 
 def test_counterfeits_are_exactly_the_listings_with_trademark_words(cat, traps, trademark_finder):

@@ -211,7 +211,7 @@ def test_a_second_brand_on_the_photo_is_offered(u):
 def test_a_photo_is_matched_against_every_image_of_a_brand_product():
     import numpy as np
 
-    from search.engine import CatalogView
+    from search.view import CatalogView
 
     def unit(*xs):
         v = np.asarray(xs, dtype=np.float32)

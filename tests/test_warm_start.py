@@ -139,7 +139,7 @@ def test_lazy_embedder_loads_nothing_until_first_use(monkeypatch):
 
 def test_cli_engine_for_a_text_search_loads_no_image_model_or_ocr(tmp_path, monkeypatch):
     from indexer.compose import build_engine as cli_engine
-    from search.engine import SearchRequest
+    from search.requests import SearchRequest
     from search.settings import Settings
     _, _, index = build_engine(tmp_path)
     text, image = FakeTextEmbedder(), FakeImageEmbedder()

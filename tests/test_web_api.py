@@ -17,7 +17,7 @@ from web import create_app
 from web.auth import KeyConfigError, RateLimiter, hash_key, identify, parse_keys
 from web.errors import ApiError
 from web.params import SEARCH_FIELDS, parse_search
-from web.service import ReindexJob
+from web.reindex import ReindexJob
 
 ADMIN_KEY, AGENT_KEY = "admin-secret-1", "agent-secret-2"
 

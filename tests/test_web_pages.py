@@ -162,7 +162,9 @@ def test_share_card_png(client):
         im.load()
         assert im.size == (1200, 630) and im.format == "PNG"
     assert client.get("/card/p1.png").data == client.get("/card/p1.png").data     # cached, stable
-    assert "no brand product" in html(client.get("/card/p3.png"), 404)
+    # the card asked for in Chinese above keeps the page in Chinese (the lang cookie)
+    assert "没有可与这个商品比较的品牌商品" in html(client.get("/card/p3.png"), 404)
+    assert "no brand product" in html(client.get("/card/p3.png?lang=en"), 404)
     assert client.get("/card/nosuch.png").status_code == 404
     assert client.get("/card/p1.png?bp=nosuch").status_code == 404
 

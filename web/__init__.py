@@ -22,7 +22,8 @@ from web.auth import RateLimiter, load_keys
 from web.cards import CardCache
 from web.imageproxy import RemoteImageCache
 from web.photos import PhotoStore
-from web.service import EngineHolder, ReindexJob
+from web.reindex import ReindexJob
+from web.service import EngineHolder
 
 MiB = 1024 * 1024
 
@@ -124,11 +125,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     errors.register(app)
 
-    from web import api, imageproxy, pages
+    from web import api, imageproxy, listing_page, pages
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(listing_page.bp)
     app.register_blueprint(imageproxy.bp)
     app.add_template_global(imageproxy.img_src)
+    app.add_template_global(imageproxy.img_srcs)
 
     @app.after_request
     def _security_headers(resp):

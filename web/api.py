@@ -26,6 +26,7 @@ from web import links, page_url, service, work
 from web.auth import ANONYMOUS, Identity, identify
 from web.bodylimits import check_json_body, json_limit
 from web.errors import ApiError, public_text
+from web.messages import other
 from web.params import (
     LISTING_FIELDS,
     SearchParams,
@@ -37,6 +38,7 @@ from web.params import (
     to_currency,
     to_lang,
 )
+from web.reindex import reindex_runner
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -192,6 +194,7 @@ def read_json() -> Any:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError):   # UnicodeError is a ValueError
         raise ApiError(400, "invalid_json", "the body is not valid JSON (or not valid Unicode)") from None
+    g.json_body = body          # its ``lang`` chooses the language of error messages (``web.errors``)
     return body
 
 
@@ -323,6 +326,21 @@ def brands():
     return jsonify(service.money(service.brands_json(lang), currency))
 
 
+@bp.get("/categories")
+def categories():
+    """The catalog's categories: id (what ``category=`` takes, as do the names), names in
+    zh and en, and how many listings each has."""
+    lang, _ = _lang_and_currency(("lang",))
+    return jsonify({"categories": service.categories_json(lang)})
+
+
+@bp.get("/regions")
+def regions():
+    """The catalog's regions as provinces with their cities, names in zh and en, counts."""
+    lang, _ = _lang_and_currency(("lang",))
+    return jsonify({"regions": service.regions_json(lang)})
+
+
 @bp.get("/currencies")
 def currencies():
     """The exchange table: its base, rates, date and source (what ``currency=`` converts with)."""
@@ -340,7 +358,7 @@ def brand_product_dupes(bp_id: str):
     view = service.guarded(eng.view)
     brand_product = view.brand_products.get(bp_id)
     if brand_product is None:
-        raise ApiError(404, "not_found", f"no brand product with id {bp_id[:60]!r}", "id")
+        raise ApiError(404, "not_found", field="id", **other("no_brand_product", id=repr(bp_id[:60])))
     q = service.dupes_params(brand_product, p)
     data = service.search_json(service.run_search(q), q)
     return jsonify({"brand_product": service.money(service.brand_product_json(brand_product, p.lang), p.currency),
@@ -356,10 +374,10 @@ def health():
         raise ApiError(503, "starting", f"the service is starting: {starting['message']} "
                                         f"({starting['elapsed_s']} s so far)", None, {"Retry-After": "5"})
     eng = service.engine()
-    info = service.guarded(eng.store.info)
+    info = service.guarded(eng.info)
     # Searches can fail while the index opens and counts (a damaged page): the store runs
     # a tiny query and remembers what failed lately (``Store.health``).
-    checked = service.guarded(eng.store.health)
+    checked = service.guarded(eng.health)
     if checked.failing:
         raise service.unavailable(StoreError(checked.failing))
     reindex = current_app.extensions["dupe_reindex"].snapshot()
@@ -391,7 +409,7 @@ def admin_reindex():
     if request.method == "GET":
         return jsonify({"reindex": job.snapshot()})
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    status = job.start(service.reindex_runner(app), app.extensions["dupe_engine"].retry_now)
+    status = job.start(reindex_runner(app), app.extensions["dupe_engine"].retry_now)
     return jsonify({"reindex": status}), 202
 
 

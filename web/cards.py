@@ -1,5 +1,7 @@
 """The share card: brand product vs. dupe side by side, both prices, the price ratio and
-the label, as a 1200x630 PNG (the size social sites use for link previews).
+the label with its evidence date, as a 1200x630 PNG (the size social sites use for link
+previews), and the way back: the product page's address as text and as a QR code (drawn
+from ``segno``'s module matrix), so a card seen in a feed or a chat leads to the listing.
 
 Chinese text needs a CJK font: ``CARD_FONT`` if configured, else the first one found
 among Debian's (fonts-wqy-microhei, fonts-noto-cjk, ...). Without one, the card falls
@@ -15,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import segno
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from search.prices import ratio_text
 from search.serialize import pick_title
 
 W, H = 1200, 630
@@ -32,14 +36,10 @@ LABEL_COLOURS = {"same_foundry": (22, 128, 61), "equal_quality": (29, 78, 216), 
 LABEL_TEXT = {
     "en": {"same_foundry": "SAME FOUNDRY", "equal_quality": "EQUAL QUALITY", "similar": "SIMILAR - NOT ENDORSED",
            "brand": "Brand", "dupe": "Dupe", "moq": "MOQ {n}", "best": "{price} from {n} pcs",
-           "verified": "verified by {who}, {when}",
-           "ratio_about": "about 1/{n} of the brand price", "ratio_pct": "{p}% of the brand price",
-           "ratio_more": "{x:.1f}x the brand price"},
+           "verified": "verified by {who}, {when}", "until": "valid until {when}"},
     "zh": {"same_foundry": "同厂", "equal_quality": "同品质", "similar": "相似款 · 未认证",
            "brand": "品牌", "dupe": "平替", "moq": "{n} 件起订", "best": "{n} 件以上 {price}",
-           "verified": "{who} 认证 · {when}",
-           "ratio_about": "约为品牌价的 1/{n}", "ratio_pct": "品牌价的 {p}%",
-           "ratio_more": "品牌价的 {x:.1f} 倍"},
+           "verified": "{who} 认证 · {when}", "until": "有效期至 {when}"},
 }
 
 
@@ -59,6 +59,10 @@ class CardSpec:
     verified_by: str | None
     verified_at: str | None
     lang: str = "en"
+    ratio_basis: str = "item"        # "unit": the ratio is per unit of content (search.prices)
+    expires_at: str | None = None
+    brand_price_note: dict[str, str] | None = None   # language -> "≈ ¥696 (1 USD = 7.1 CNY, 2026-11-01)"
+    url: str | None = None           # the product page, absolute: printed and drawn as a QR code
 
 
 _font_lock = threading.Lock()
@@ -136,15 +140,23 @@ def _fit(im: Image.Image | None, box: int) -> Image.Image:
     return tile
 
 
-def ratio_words(ratio: float | None, lang: str) -> str:
-    words = LABEL_TEXT[lang]
-    if not ratio or ratio <= 0:
-        return ""
-    if ratio >= 1:
-        return words["ratio_more"].format(x=ratio)
-    if ratio > 0.5:
-        return words["ratio_pct"].format(p=round(ratio * 100))
-    return words["ratio_about"].format(n=round(1 / ratio))
+QR_BOX = 180                         # the QR code's side on the card, quiet zone included
+
+
+def qr_matrix(url: str) -> list[list[bool]]:
+    """The QR code of ``url`` as rows of dark (True) / light modules, quiet zone included
+    (4 modules): what the card draws, so a test can compare the two."""
+    code = segno.make(url, error="m", micro=False)
+    return [[bool(m) for m in row] for row in code.matrix_iter(scale=1, border=4)]
+
+
+def _qr(url: str, box: int = QR_BOX) -> Image.Image:
+    """The QR code drawn with whole pixels per module (crisp for any phone camera)."""
+    rows = qr_matrix(url)
+    scale = max(1, box // len(rows))
+    im = Image.new("1", (len(rows), len(rows)), 1)
+    im.putdata([0 if dark else 1 for row in rows for dark in row])
+    return im.resize((len(rows) * scale, len(rows) * scale), Image.Resampling.NEAREST).convert("RGB")
 
 
 def render(spec: CardSpec, left: Image.Image | None, right: Image.Image | None, *,
@@ -154,7 +166,7 @@ def render(spec: CardSpec, left: Image.Image | None, right: Image.Image | None, 
     cjk = path is not None
     lang = spec.lang if (cjk and spec.lang in LABEL_TEXT) else "en"
     words = LABEL_TEXT[lang]
-    f_small, f_mid, f_big, f_huge = (_font(path, s) for s in (24, 30, 44, 52))
+    f_tiny, f_small, f_mid, f_big, f_huge = (_font(path, s) for s in (18, 24, 30, 44, 52))
 
     card = Image.new("RGB", (W, H), (255, 255, 255))
     d = ImageDraw.Draw(card)
@@ -166,6 +178,10 @@ def render(spec: CardSpec, left: Image.Image | None, right: Image.Image | None, 
               (640, words["dupe"], _text(spec.factory_names, lang, cjk), _text(spec.dupe_titles, lang, cjk),
                spec.dupe_price, right, colour))
     for x, caption, who, title, price, im, price_colour in panels:
+        if x == 40 and spec.brand_price_note:
+            note = _text(spec.brand_price_note, lang, cjk)
+            for i, line in enumerate(_wrap(d, note, f_tiny, 520 - box - 20, 3)):
+                d.text((x + box + 20, 70 + box - 46 + 21 * i), line, font=f_tiny, fill=(107, 114, 128))
         d.text((x, 28), f"{caption} · {who}" if who else caption, font=f_small, fill=(75, 85, 99))
         card.paste(_fit(im, box), (x, 70))
         tx = x + box + 20
@@ -188,18 +204,42 @@ def render(spec: CardSpec, left: Image.Image | None, right: Image.Image | None, 
     bw = int(d.textlength(badge, font=f_mid)) + 40
     d.rounded_rectangle((40, y0 + 30, 40 + bw, y0 + 82), radius=12, fill=colour)
     d.text((60, y0 + 38), badge, font=f_mid, fill=(255, 255, 255))
+    text_right = W - 40 - (QR_BOX + 20 if spec.url else 0)
     if spec.label != "similar" and spec.verified_by:
         who = spec.verified_by if cjk else _ascii(spec.verified_by)
-        d.text((60 + bw, y0 + 44), words["verified"].format(who=who, when=spec.verified_at or ""),
-               font=f_small, fill=(55, 65, 81))
-    ratio = ratio_words(spec.ratio, lang)
+        lines = [words["verified"].format(who=who, when=spec.verified_at or "")]
+        if spec.expires_at:
+            lines.append(words["until"].format(when=spec.expires_at))
+        for i, line in enumerate(lines):
+            line = _wrap(d, line, f_small, text_right - (60 + bw), 1)[0]
+            d.text((60 + bw, y0 + 30 + 28 * i), line, font=f_small, fill=(55, 65, 81))
+    ratio = ratio_text(spec.ratio, lang, spec.ratio_basis)
     if ratio:
-        d.text((40, y0 + 110), ratio, font=f_huge, fill=colour)
-    d.text((W - 230, H - 40), "dupe search", font=f_small, fill=(156, 163, 175))
+        d.text((40, y0 + 100), _wrap(d, ratio, f_huge, text_right - 40, 1)[0], font=f_huge, fill=colour)
+    if spec.url:
+        qr = _qr(spec.url)
+        card.paste(qr, (W - 40 - qr.width, y0 + (H - y0 - qr.height) // 2))
+        # The address as text too (typed from a printout); cut in the middle if too long.
+        d.text((40, H - 36), _shorten(d, spec.url, f_tiny, text_right - 40), font=f_tiny, fill=(75, 85, 99))
+    else:
+        d.text((W - 230, H - 40), "dupe search", font=f_small, fill=(156, 163, 175))
 
     out = io.BytesIO()
     card.save(out, "PNG", optimize=True)
     return out.getvalue()
+
+
+def _shorten(draw: ImageDraw.ImageDraw, text: str, font: Any, width: int) -> str:
+    """``text``, or if it does not fit ``width``, with its middle replaced by "…"."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    keep = len(text)
+    while keep > 8:
+        keep -= 2
+        cut = text[:keep // 2] + "…" + text[len(text) - keep // 2:]
+        if draw.textlength(cut, font=font) <= width:
+            return cut
+    return text[:8] + "…"
 
 
 class CardCache:

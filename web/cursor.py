@@ -17,7 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from search.engine import SearchResponse
+from search.requests import SearchResponse
 from web.errors import ApiError
 
 VERSION = 1

@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+
+from web.messages import localised
 
 # Werkzeug's HTTP errors, named in our vocabulary.
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -52,30 +54,57 @@ class ApiError(Exception):
     """A request the service refuses, with the status, code and (optionally) the field."""
 
     def __init__(self, status: int, code: str, message: str, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, valid: list[Any] | None = None,
+                 key: str | None = None, args: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
         self.headers = headers or {}
+        self.valid = valid              # the values ``field`` may take, when they are few enough to list
+        # a parameter error's ``web.messages.PARAM`` key and its values (not ``args``: an
+        # exception's ``args`` is a tuple)
+        self.key, self.values = key, dict(args or {})
 
-    def body(self) -> dict[str, Any]:
-        return error_body(self.code, self.message, self.field)
+    def text(self, lang: str = "en") -> str:
+        """The message in ``lang`` (``web.messages``)."""
+        return localised(self.code, self.message, lang, self.key, self.field, self.values)
+
+    def body(self, lang: str = "en") -> dict[str, Any]:
+        return error_body(self.code, self.text(lang), self.field, self.valid)
 
 
-def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "field": field}}
+def error_body(code: str, message: str, field: str | None = None, valid: list[Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": code, "message": message, "field": field}
+    if valid is not None:
+        out["valid"] = valid
+    return {"error": out}
 
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def request_lang() -> str:
+    """The language an API request asks its messages in: ``lang`` in its query string or
+    JSON body (English when none, or when it is not a language code)."""
+    asked = request.args.get("lang")
+    if asked is None:       # a JSON body already read (``web.api.read_json``): never parsed here
+        body = g.get("json_body")
+        asked = body.get("lang") if isinstance(body, dict) else None
+    return asked.strip().lower() if isinstance(asked, str) and asked.strip()[:2].isalpha() else "en"
+
+
 def _respond(status: int, code: str, message: str, field: str | None = None,
-             headers: dict[str, str] | None = None):
-    if wants_json():
-        resp = jsonify(error_body(code, message, field))
+             headers: dict[str, str] | None = None, valid: list[Any] | None = None,
+             error: ApiError | None = None):
+    from web.i18n import ui_lang
+    lang = request_lang() if wants_json() else ui_lang()
+    if error is not None:
+        message = error.text(lang)
     else:
-        from web.i18n import ui_lang
-        lang = ui_lang()
+        message = localised(code, message, lang)
+    if wants_json():
+        resp = jsonify(error_body(code, message, field, valid))
+    else:
         resp = current_app.make_response(
             render_template("error.html", status=status, code=code, message=message, lang=lang))
     resp.status_code = status
@@ -87,7 +116,7 @@ def _respond(status: int, code: str, message: str, field: str | None = None,
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(e: ApiError):
-        return _respond(e.status, e.code, e.message, e.field, e.headers)
+        return _respond(e.status, e.code, e.message, e.field, e.headers, e.valid, e)
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException):

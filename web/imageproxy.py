@@ -79,14 +79,20 @@ class RemoteImageCache:
 def img_src(record: Mapping[str, Any], kind: str = "product") -> str | None:
     """The page's ``<img src>`` for a record's first image: catalog files under /images/,
     remote images through ``/img/...``. Root-relative, so ``'self'`` covers it."""
-    refs = record.get("images") or []
-    for n, ref in enumerate(refs):
+    return next(iter(img_srcs(record, kind)), None)
+
+
+def img_srcs(record: Mapping[str, Any], kind: str = "product") -> list[str]:
+    """``img_src`` of every image of a record, in catalog order (a product page shows them all)."""
+    out = []
+    for n, ref in enumerate(record.get("images") or []):
         if not ref or not isinstance(ref, str):
             continue
         if ref.lower().startswith(_REMOTE):
-            return url_for("imageproxy.remote_image", kind=kind, record_id=record["id"], n=n)
-        return service.image_url(ref, external=False)
-    return None
+            out.append(url_for("imageproxy.remote_image", kind=kind, record_id=record["id"], n=n))
+        elif (local := service.image_url(ref, external=False)) is not None:
+            out.append(local)
+    return out
 
 
 def _refs(kind: str, record_id: str) -> tuple[str, ...]:

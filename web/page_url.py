@@ -33,7 +33,7 @@ DEFAULT_MAX_BYTES = 4 * 1024 * 1024      # a real product page is 0.3-2 MB of HT
 _URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
 
 #: The HTTP status and error code of each kind of ``ImageError`` fetching a page meets
-#: (``indexer.images.fetch_url`` with ``accept="html"`` raises the first four).
+#: (``indexer.fetch.fetch_url`` with ``accept="html"`` raises the first four).
 PAGE_ANSWERS: dict[ImageErrorKind, tuple[int, str]] = {
     "refused": (400, "page_url_refused"),
     "unreachable": (422, "page_fetch_failed"),

@@ -28,21 +28,24 @@ from flask import (
 )
 
 from indexer.images import ImageError, load_local
+from search.categories import name_of as category_name
 from search.claims import Claim
+from search.facets import SHIP_WITHIN
 from search.models import Listing
+from search.prices import conversion, ratio_text
+from search.regions import show_region
 from search.serialize import pick_title
+from search.texts import Shown, shown_text
 from web import cards, links, page_url, photos, service, work
 from web.errors import ApiError
-from web.i18n import remember_lang, t, ui_lang
-from web.params import SearchParams, parse_search
+from web.i18n import UI_LANGS, remember_lang, t, ui_lang
+from web.messages import other
+from web.params import PAGE_FIELDS, SearchParams, parse_search
 
 bp = Blueprint("pages", __name__)
 bp.after_request(remember_lang)
 
 PAGE_K = 20
-# What the page's forms and links send; anything else in a URL (utm_*, fbclid...) is ignored.
-PAGE_FIELDS = ("q", "lang", "crop", "object", "category", "price_min", "price_max", "moq_max", "label", "region",
-               "ship_within", "page", "group_by_factory", "brand", "brand_product", "photo_id", "page_url")
 _IMAGE_EXT_RE = re.compile(r".+\.(jpe?g|png|webp|gif|avif|bmp)$", re.I)
 _CURRENCY = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "KRW": "₩", "HKD": "HK$", "VND": "₫"}
 
@@ -58,12 +61,17 @@ def money(price: Any, currency: str | None) -> str:
     return f"{sym}{amount}" if sym else f"{amount} {currency or ''}".strip()
 
 
-def ratio_text(ratio: float | None, lang: str) -> str:
-    if not ratio or ratio <= 0:
+def fx_note(amount: float, src: str, dst: str, lang: str) -> str:
+    """A brand price in another currency than the listing's, said in the listing's: "≈
+    ¥696 at 1 USD = 7.1 CNY (rates of 2026-11-01)" ("" when both are in one currency or
+    there is no rate). The rate is the exchange table's the claims are computed with."""
+    conv = conversion(amount, src, dst, service.engine().fx_table)
+    if conv is None:
         return ""
-    if ratio > 0.5:
-        return t("saving", lang, ratio=f"{round(ratio * 100)}%")
-    return t("saving_about", lang, n=round(1 / ratio))
+    rate = t("fx_rate", lang, src=conv.source_currency, rate=f"{conv.rate:.4g}", dst=conv.currency)
+    if conv.date:
+        rate = t("fx_rate_of", lang, rate=rate, date=conv.date)
+    return t("fx_note", lang, amount=money(conv.amount, conv.currency), rate=rate)
 
 
 @bp.app_context_processor
@@ -72,17 +80,25 @@ def _template_helpers() -> dict[str, Any]:
     return {
         "lang": lang, "other_lang": "en" if lang == "zh" else "zh",
         "t": lambda key, **kw: t(key, lang, **kw),
-        "money": money, "ratio_text": lambda r: ratio_text(r, lang),
+        "money": money, "ratio_text": lambda r, basis="item": ratio_text(r, lang, basis),
+        "fx_note": lambda amount, src, dst: fx_note(amount, src, dst, lang),
         "lang_url": _lang_url,
+        "category_name": lambda c: category_name(c).name(lang),
+        "region_name": lambda r: (show_region(r, lang) or Shown(r, lang, False)).text,
     }
 
 
+#: Pages whose language switch stays on the page, with the query arguments each keeps.
+_SWITCH_KEEPS = {"pages.search": PAGE_FIELDS, "pages.photo_search": PAGE_FIELDS, "pages.index": PAGE_FIELDS,
+                 "listing.product": ("bp",)}
+
+
 def _lang_url(lang: str) -> str:
-    args = [(k, v) for k, v in request.args.items(multi=True) if k in PAGE_FIELDS and k != "lang"] + [("lang", lang)]
-    view_args = request.view_args or {}
-    if request.endpoint in ("pages.search", "pages.photo_search", "pages.index"):
-        return url_for(request.endpoint, **view_args) + "?" + urlencode(args)
-    return url_for("pages.index") + "?" + urlencode([("lang", lang)])
+    keeps = _SWITCH_KEEPS.get(request.endpoint or "")
+    if keeps is None:
+        return url_for("pages.index") + "?" + urlencode([("lang", lang)])
+    args = [(k, v) for k, v in request.args.items(multi=True) if k in keeps and k != "lang"] + [("lang", lang)]
+    return url_for(request.endpoint, **(request.view_args or {})) + "?" + urlencode(args)
 
 
 def _limit() -> None:
@@ -114,6 +130,15 @@ def _brand_choices(lang: str) -> list[tuple[str, str]]:
                   key=lambda x: x[1].lower())
 
 
+def _catalog_choices(lang: str) -> dict[str, Any]:
+    """The catalog's categories, regions and certifications for the filter panel (none
+    while the index is unavailable: the page still renders)."""
+    try:
+        return service.facets_json(service.catalog_facets(), lang)
+    except ApiError:
+        return {"category": [], "region": [], "certification": []}
+
+
 def _render(p: SearchParams | None, *, data: dict[str, Any] | None = None, error: ApiError | None = None,
             photo_id: str | None = None, status: int = 200) -> tuple[str, int]:
     lang = ui_lang()
@@ -133,7 +158,7 @@ def _render(p: SearchParams | None, *, data: dict[str, Any] | None = None, error
                            photo_id=photo_id, link=link, base_url=base, share_url=share_url, og_url=og_url, og_image=og_image,
                            brands=_brand_choices(lang) if data else [],
                            photo_url=url_for("pages.photo_file", photo_id=photo_id) if photo_id else None,
-                           ship_options=(24, 48, 72))
+                           ship_options=SHIP_WITHIN, catalog=_catalog_choices(lang))
     return html, status, (error.headers if error is not None else {})     # Retry-After of a 429 or 503
 
 
@@ -250,7 +275,7 @@ def share_card(product_id: str):
         bp_id = next((b for b in x.product.dupe_of if b in view.brand_products), None)
     brand_product = view.brand_products.get(bp_id) if bp_id else None
     if brand_product is None:
-        raise ApiError(404, "not_found", "no brand product to compare this product with", "bp")
+        raise ApiError(404, "not_found", field="bp", **other("no_bp_to_compare"))
     claim = service.claim_for(x, brand_product)
     if not claim.comparable:
         # A card is a claim: never one about a product that may not be compared.
@@ -276,15 +301,20 @@ def _card_png(x: Listing, claim: Claim, lang: str, generation: int) -> bytes:
     savings = sorted(claim.savings, key=lambda s: s.min_qty)
     first = tiers[0]
     best = min(tiers, key=lambda t: t.price) if len(tiers) > 1 else None
+    ratio = savings[0] if savings and savings[0].min_qty == first.min_qty else None
     spec = cards.CardSpec(
         brand_name=dict(brand.names) if brand else {}, brand_titles=dict(bp.titles),
         brand_price=money(bp.price, bp.currency),
+        brand_price_note={each: fx_note(bp.price, bp.currency, p.currency, each) for each in UI_LANGS},
+        url=links.absolute(service.detail_url(x.id, bp.id, lang, external=False)),
+        expires_at=label.expires_at.isoformat() if label.expires_at else None,
+        ratio_basis=ratio.basis if ratio else "item",
         dupe_titles=dict(p.titles), factory_names=dict(factory.names),
         dupe_price=money(first.price, p.currency),
         dupe_best=money(best.price, p.currency) if best and best is not first else None,
         best_qty=best.min_qty if best else None, moq=p.moq,
-        ratio=savings[0].ratio if savings and savings[0].min_qty == first.min_qty else None, label=label.type,
-        verified_by=label.verified_by, verified_at=label.verified_at.isoformat() if label.verified_at else None,
+        ratio=ratio.ratio if ratio else None, label=label.type,
+        verified_by=shown_text(label.verified_by, lang), verified_at=label.verified_at.isoformat() if label.verified_at else None,
         lang=lang)
     left = _load_image(bp.images[0] if bp.images else None)
     right = _load_image(p.images[0] if p.images else None)

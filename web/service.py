@@ -15,28 +15,31 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 from flask import current_app, g, has_request_context, url_for
 
-from search.embedding import EmbedderError
 from indexer.images import FetchError
-from search import models
+from search import facets, models
+from search.categories import name_of as category_name
 from search.claims import Claim, decide
-from search.engine import QueryError, QueryField, SearchEngine, SearchResponse
+from search.embedding import EmbedderError
+from search.engine import SearchEngine
+from search.requests import QueryError, QueryField, SearchResponse
+from search.facets import Facets
+from search.facets import to_json as facets_json
 from search.records import BrandProduct
+from search.regions import zh_name
 from search.serialize import brand_product_json as bp_json
 from search.serialize import claim_json, in_currency, listing_json, pick_title, response_json
-from search.store.base import StoreError
-from search.store.schema import doc_id
+from search.store.base import Filters, StoreError
 from web import cursor as cursors
 from web import links, photos
 from web.errors import ApiError, public_text
+from web.messages import PARAM_ZH, other, param_message
 from web.params import SearchParams
 
 log = logging.getLogger(__name__)
@@ -45,8 +48,8 @@ log = logging.getLogger(__name__)
 #: ``bad_query`` names.
 QUERY_PARAMS: dict[QueryField, str] = {"text": "q", "crop": "crop", "object": "object"}
 
-# sqlite3.DatabaseError: a file corrupted after it was opened surfaces from queries.
-INDEX_ERRORS = (StoreError, EmbedderError, sqlite3.DatabaseError)
+# Stores raise only StoreError (a file damaged after it was opened included).
+INDEX_ERRORS = (StoreError, EmbedderError)
 
 
 def unavailable(e: Exception) -> ApiError:
@@ -193,7 +196,7 @@ def warm(eng: SearchEngine) -> list[str]:
     failure is returned as a problem (text search still works)."""
     from PIL import Image
 
-    from search.engine import SearchRequest
+    from search.requests import SearchRequest
     t0 = time.perf_counter()
     eng.view()
     eng.text.embed("warm up", query=True)
@@ -334,14 +337,38 @@ def run_search(p: SearchParams, image: Any = None, ocr_text: str | None = None) 
         if p.brand_product and p.brand_product not in view.brand_products:
             raise ApiError(400, "unknown_brand_product",
                            f"brand_product: no brand product with id {p.brand_product[:60]!r}", "brand_product")
+        flt = resolved_filters(p, eng.catalog_facets())
         try:
-            resp = eng.search(dataclasses.replace(p.to_request(image), ocr_text=ocr_text))
+            resp = eng.search(dataclasses.replace(p.to_request(image), ocr_text=ocr_text, filters=flt))
         except QueryError as e:
             raise ApiError(400, "bad_query", str(e), QUERY_PARAMS[e.field]) from None
         if p.cursor is not None:
             cursors.check(p.cursor, resp)
         return resp
     return guarded(go)
+
+
+def resolved_filters(p: SearchParams, catalog: Facets) -> Filters:
+    """``p``'s filters with the values as the index holds them: a category by its id, a
+    region as the indexed region paths it names, certifications as the catalog spells
+    them. A value naming nothing in the catalog is a 400 listing what it may be."""
+    f = p.filters()
+    if not (p.category or p.region or p.certifications):
+        return f
+    try:
+        return dataclasses.replace(
+            f, category=facets.resolve_category(p.category, catalog) if p.category else None,
+            region=None, regions=facets.resolve_region(p.region, catalog) if p.region else (),
+            certifications=facets.resolve_certifications(p.certifications, catalog))
+    except facets.UnknownValue as e:
+        def listed(names: list[str], sep: str) -> str:
+            return sep.join(names[:30]) + (sep + "..." if len(names) > 30 else "")
+        zh_names = {"region": lambda v: zh_name(v)[0], "category": lambda v: category_name(v).zh}
+        in_zh = [zh_names.get(e.field, str)(v) for v in e.valid]
+        args = {"what": e.field, "what_zh": PARAM_ZH.get(e.field, e.field), "value": repr(e.value[:60]),
+                "values": listed(e.valid, ", "), "values_zh": listed(in_zh, "、")}
+        raise ApiError(400, "unknown_value", param_message("unknown_value", "en", e.field, args), e.field,
+                       valid=e.valid, key="unknown_value", args=args) from None
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -379,9 +406,22 @@ def image_urls(refs: Any) -> list[str]:
     return [u for u in (image_url(r) for r in refs or ()) if u]
 
 
+def _link_args(bp_id: str | None, lang: str) -> dict[str, str]:
+    """The query of a listing's links: the brand product compared with, and the language
+    when it is not the default (so a shared link opens in the sharer's language)."""
+    return {k: v for k, v in (("bp", bp_id), ("lang", lang if lang != "en" else None)) if v}
+
+
 def card_url(product_id: str, bp_id: str | None, lang: str = "en", external: bool = True) -> str:
-    args = {k: v for k, v in (("bp", bp_id), ("lang", lang if lang != "en" else None)) if v}
-    path = url_for("pages.share_card", product_id=product_id, **args)
+    path = url_for("pages.share_card", product_id=product_id, **_link_args(bp_id, lang))
+    return links.external(path) if external else path
+
+
+def detail_url(product_id: str, bp_id: str | None = None, lang: str = "en", external: bool = True) -> str:
+    """The product page (``web.listing_page``) of a listing, compared with ``bp_id``
+    first: the same claim the card showed. (Not ``page_url``: that search parameter is a
+    brand's product page to search from; and ``url`` is the catalog's own listing link.)"""
+    path = url_for("listing.product", product_id=product_id, **_link_args(bp_id, lang))
     return links.external(path) if external else path
 
 
@@ -391,11 +431,37 @@ def _with_links(r: dict[str, Any], lang: str) -> dict[str, Any]:
     if bp:
         bp["image_urls"] = image_urls(bp.get("images"))
     r["card_url"] = card_url(r["id"], (bp or {}).get("id"), lang)
+    r["detail_url"] = detail_url(r["id"], (bp or {}).get("id"), lang)
+    for m in r.get("more") or ():
+        m["detail_url"] = detail_url(m["id"], m.get("replaces"), lang)
     return r
+
+
+def catalog_facets() -> Facets:
+    eng = engine()
+    return guarded(eng.catalog_facets)
+
+
+def categories_json(lang: str) -> list[dict[str, Any]]:
+    out = []
+    for c in facets_json(catalog_facets(), lang)["category"]:
+        name = category_name(c["value"])
+        out.append({"id": c["value"], "name": c["name"], "names": {"zh": name.zh, "en": name.en},
+                    "translated": name.translated, "count": c["count"]})
+    return out
+
+
+def regions_json(lang: str) -> list[dict[str, Any]]:
+    def names(node: dict[str, Any]) -> dict[str, Any]:
+        zh, complete = zh_name(node["value"].split()[-1])
+        return {**node, "names": {"zh": zh, "en": node["value"].split()[-1]}, "translated": complete}
+    return [{**names(p), "cities": [names(c) for c in p["cities"]]}
+            for p in facets_json(catalog_facets(), lang)["region"]]
 
 
 def search_json(resp: SearchResponse, p: SearchParams) -> dict[str, Any]:
     data = response_json(resp, p.lang)
+    data["facets"] = facets_json(resp.facets, p.lang)
     for r in data["results"]:
         _with_links(r, p.lang)
     u = data["understood"]
@@ -425,11 +491,10 @@ def objects_json(resp: SearchResponse, lang: str) -> list[dict[str, Any]]:
 def listing(product_id: str) -> models.Listing:
     """A stored product as its read model, or 404."""
     eng = engine()
-    doc = guarded(lambda: eng.store.get([doc_id("product", product_id)], vectors=False)[0])
-    if doc is None:
-        raise ApiError(404, "not_found", f"no product with id {product_id[:60]!r}", "id")
-    view = guarded(eng.view)
-    return models.listing(doc.source, view.guard.find, words=doc.tokens)
+    x = guarded(lambda: eng.listing(product_id))
+    if x is None:
+        raise ApiError(404, "not_found", field="id", **other("no_product", id=repr(product_id[:60])))
+    return x
 
 
 def claim_for(x: models.Listing, bp: BrandProduct, today: dt.date | None = None) -> Claim:
@@ -439,13 +504,16 @@ def claim_for(x: models.Listing, bp: BrandProduct, today: dt.date | None = None)
     return decide(x, bp, today or eng.today(), view.brand_products, eng.fx, view.understander.kinds)
 
 
-def product_json(product_id: str, lang: str, today: dt.date | None = None) -> dict[str, Any]:
+def product_json(product_id: str, lang: str, today: dt.date | None = None, first: str | None = None) -> dict[str, Any]:
     """A product with its factory, and for each brand product it declares it replaces: the
-    claim the rule allows today (label, saving, or why not)."""
+    claim the rule allows today (label, saving, or why not). ``first``: a brand product to
+    compare it with before those (the one a search compared it with), 404 if unknown."""
     x = listing(product_id)
     view = guarded(engine().view)
+    if first is not None and first not in view.brand_products:
+        raise ApiError(404, "not_found", field="bp", **other("no_brand_product", id=repr(first[:60])))
     dupe_of = []
-    for bp_id in x.product.dupe_of:
+    for bp_id in dict.fromkeys([*([first] if first else []), *x.product.dupe_of]):
         bp = view.brand_products.get(bp_id)
         if bp is None:
             continue
@@ -457,6 +525,7 @@ def product_json(product_id: str, lang: str, today: dt.date | None = None) -> di
                         "card_url": card_url(product_id, bp_id, lang) if claim.comparable else None})
     out = listing_json(x, lang)
     out["image_urls"] = image_urls(x.product.images)
+    out["detail_url"] = detail_url(product_id, first, lang)
     out["dupe_of"] = dupe_of
     out["fx"] = engine().fx_table.json()
     return out
@@ -485,67 +554,3 @@ def dupes_params(bp: BrandProduct, p: SearchParams) -> SearchParams:
     """A brand product's dupes: the dupe search anchored on it, with no words of its own."""
     from dataclasses import replace
     return replace(p, q=None, brand=bp.brand, brand_product=bp.id)
-
-
-# ----------------------------------------------------------------------------- reindex
-
-
-class ReindexJob:
-    """Re-runs the indexer on the catalog folder in a background thread; one at a time."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.status: dict[str, Any] = {"state": "idle"}
-        self.thread: threading.Thread | None = None
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return dict(self.status)
-
-    def start(self, run: Callable[[], str], on_done: Callable[[], None]) -> dict[str, Any]:
-        with self._lock:
-            if self.status.get("state") == "running":
-                raise ApiError(409, "reindex_running", "a reindex is already running")
-            self.status = {"state": "running", "started_at": _now(), "finished_at": None,
-                           "summary": None, "error": None}
-
-            def work() -> None:
-                try:
-                    summary = run()
-                    update = {"state": "done", "summary": summary}
-                except Exception as e:  # reported through the status endpoint
-                    update = {"state": "failed", "error": f"{type(e).__name__}: {e}"}
-                on_done()
-                with self._lock:
-                    self.status.update(update, finished_at=_now())
-
-            self.thread = threading.Thread(target=work, name="dupe-reindex", daemon=True)
-            self.thread.start()
-            return dict(self.status)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def reindex_runner(app: Any) -> Callable[[], str]:
-    """The job: the live engine's store and embedders if it is up, else the configured ones."""
-    catalog = Path(app.config["CATALOG_DIR"])
-    hold: EngineHolder = app.extensions["dupe_engine"]
-
-    def run() -> str:
-        from indexer.pipeline import Indexer, write_rejects
-        try:
-            eng = hold.get()
-            store, text, image = eng.store, eng.text, eng.image
-        except ApiError:
-            from indexer.embed.registry import image_embedder, text_embedder
-            from search.settings import open_store
-            settings = app.extensions["dupe_settings"]
-            store = open_store(settings, create=True)
-            text, image = text_embedder(settings.text_model), image_embedder(settings.image_model)
-        report = Indexer(store, text, image).run(catalog)
-        if report.rejects:
-            write_rejects(report.rejects, app.extensions["dupe_settings"].index_dir / "rejects.jsonl")
-        return "; ".join([report.summary(), *report.read_notes])       # how the files were read, too
-    return run

@@ -13,11 +13,13 @@ import posixpath
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from indexer.catalog.currencies import currency_problem
 from indexer.catalog.records import (
     ENDORSEMENT_TYPES, Brand, BrandProduct, Endorsement, Factory, PriceTier, Product,
 )
+from search.texts import LocalText
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
@@ -115,6 +117,36 @@ def _lang_map(obj: dict[str, Any], key: str, *, required: bool = True) -> dict[s
     return out
 
 
+def _local_text(obj: dict[str, Any], key: str, *, max_len: int = 2000) -> LocalText | None:
+    """An optional text users read: one string, or an object of language -> text
+    (``search.texts``)."""
+    v = obj.get(key)
+    if isinstance(v, dict):
+        texts = _lang_map(obj, key, required=False)
+        too_long = [lang for lang, text in texts.items() if len(text) > max_len]
+        if too_long:
+            raise InvalidRecord(f"field '{key}.{too_long[0]}' is longer than {max_len} characters")
+        return texts or None
+    if v is not None and not isinstance(v, str):
+        raise InvalidRecord(f"field '{key}' must be a string or an object of language -> text, "
+                            f"got {type(v).__name__}")
+    return _str(obj, key, required=False, max_len=max_len)
+
+
+def _local_text_list(obj: dict[str, Any], key: str) -> tuple[LocalText, ...]:
+    v = obj.get(key)
+    if v is None:
+        return ()
+    if not isinstance(v, list):
+        raise InvalidRecord(f"field '{key}' must be a list of strings (or of language -> text objects)")
+    out = []
+    for i, item in enumerate(v):
+        text = _local_text({f"{key}[{i}]": item}, f"{key}[{i}]", max_len=200)
+        if text:
+            out.append(text)
+    return tuple(out)
+
+
 def _number(obj: dict[str, Any], key: str, *, positive: bool = True) -> float:
     v = _require(obj, key)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -186,6 +218,47 @@ def _images(obj: dict[str, Any]) -> tuple[str, ...]:
     return tuple(image_ref(r) for r in _str_list(obj, "images"))
 
 
+MAX_URL = 2048
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"       # one part of a domain name
+_EMAIL = re.compile(rf"^[^@\s<>\"(),;:]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
+
+
+def link_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a buyer's link (a listing, a store): an absolute http(s)
+    URL with a host and no spaces, or None when it can."""
+    if len(value) > MAX_URL:
+        return f"longer than {MAX_URL} characters"
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return f"not a URL: {value[:80]!r}"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return f"not an http(s) URL: {value[:80]!r}"
+    if any(c.isspace() or ord(c) < 32 for c in value):
+        return f"a URL has no spaces: {value[:80]!r}"
+    return None
+
+
+def email_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a contact address (name@domain.tld), or None when it can."""
+    if len(value) > 254 or not _EMAIL.match(value):
+        return f"not an email address: {value[:80]!r}"
+    return None
+
+
+def _contact(obj: dict[str, Any], key: str, problem: Callable[[str], str | None], warn: Warn) -> str | None:
+    """An optional link or address: a bad one is left out and told to ``warn`` (the record
+    itself is still good: a listing is not lost for a mistyped shop link)."""
+    v = obj.get(key)
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    why = f"must be a string, got {type(v).__name__}" if not isinstance(v, str) else problem(v.strip())
+    if why:
+        warn(f"field '{key}' left out: {why}")
+        return None
+    return v.strip()
+
+
 def _check_keys(obj: Any, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise InvalidRecord(f"record must be a JSON object, got {type(obj).__name__}")
@@ -199,9 +272,9 @@ def _check_keys(obj: Any, allowed: set[str]) -> dict[str, Any]:
 BRAND_FIELDS = frozenset({"id", "names", "aliases", "trademarks", "categories"})
 BRAND_PRODUCT_FIELDS = frozenset({"id", "brand", "titles", "category", "price", "currency", "images", "aliases"})
 FACTORY_FIELDS = frozenset({"id", "names", "region", "certifications", "ship_within_hours", "reply_minutes",
-                            "returns", "endorsements"})
+                            "returns", "endorsements", "url", "email"})
 PRODUCT_FIELDS = frozenset({"id", "factory", "titles", "description", "category", "attributes", "price_tiers",
-                            "currency", "moq", "images", "dupe_of"})
+                            "currency", "moq", "images", "dupe_of", "url"})
 
 
 def parse_brand(obj: Any) -> Brand:
@@ -226,12 +299,12 @@ def parse_endorsement(obj: Any) -> Endorsement:
     if verified_at and expires_at and expires_at < verified_at:
         raise InvalidRecord(f"endorsement expires ({expires_at}) before it was verified ({verified_at})")
     return Endorsement(type=etype, brand=_id(obj, "brand"),  # type: ignore[arg-type]
-                       evidence=_str(obj, "evidence", required=False),
-                       verified_by=_str(obj, "verified_by", required=False),
+                       evidence=_local_text(obj, "evidence", max_len=4000),
+                       verified_by=_local_text(obj, "verified_by", max_len=200),
                        verified_at=verified_at, expires_at=expires_at)
 
 
-def parse_factory(obj: Any) -> Factory:
+def parse_factory(obj: Any, warn: Warn = _ignore) -> Factory:
     obj = _check_keys(obj, FACTORY_FIELDS)
     raw_end = obj.get("endorsements") or []
     if not isinstance(raw_end, list):
@@ -242,11 +315,17 @@ def parse_factory(obj: Any) -> Factory:
             endorsements.append(parse_endorsement(e))
         except InvalidRecord as err:
             raise InvalidRecord(f"endorsements[{i}]: {err}") from None
-    return Factory(id=_id(obj), names=_lang_map(obj, "names"), region=_str(obj, "region", required=False),
-                   certifications=_str_list(obj, "certifications"),
-                   ship_within_hours=_int(obj, "ship_within_hours", required=False, minimum=1),
-                   reply_minutes=_int(obj, "reply_minutes", required=False, minimum=0),
-                   returns=_str(obj, "returns", required=False), endorsements=tuple(endorsements))
+    found: list[str] = []
+    factory = Factory(id=_id(obj), names=_lang_map(obj, "names"), region=_local_text(obj, "region", max_len=200),
+                      certifications=_local_text_list(obj, "certifications"),
+                      ship_within_hours=_int(obj, "ship_within_hours", required=False, minimum=1),
+                      reply_minutes=_int(obj, "reply_minutes", required=False, minimum=0),
+                      returns=_local_text(obj, "returns"), endorsements=tuple(endorsements),
+                      url=_contact(obj, "url", link_problem, found.append),
+                      email=_contact(obj, "email", email_problem, found.append))
+    for message in found:           # told only once the whole record is valid
+        warn(message)
+    return factory
 
 
 def parse_price_tiers(raw: Any, warn: Warn = _ignore) -> tuple[PriceTier, ...]:
@@ -315,7 +394,8 @@ def parse_product(obj: Any, warn: Warn = _ignore) -> Product:
     product = Product(id=rid, factory=factory, titles=titles, category=category, price_tiers=tiers,
                       currency=_currency(obj), moq=moq,
                       description=_str(obj, "description", required=False, max_len=20000) or "",
-                      attributes=attributes, images=_images(obj), dupe_of=_str_list(obj, "dupe_of"))
+                      attributes=attributes, images=_images(obj), dupe_of=_str_list(obj, "dupe_of"),
+                      url=_contact(obj, "url", link_problem, found.append))
     for message in found:
         warn(message)
     return product

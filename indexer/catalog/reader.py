@@ -243,7 +243,7 @@ def load_catalog(folder: Path | str, previous: Previous | None = None) -> Catalo
     steps: list[tuple[str, Callable[[Path, ReadInfo], Iterator[Row]], Parse]] = [
         ("brands.jsonl", _jsonl, _no_warnings(parse_brand)),
         ("brand_products.jsonl", _jsonl, _no_warnings(parse_brand_product)),
-        ("factories.jsonl", _jsonl, _no_warnings(parse_factory)),
+        ("factories.jsonl", _jsonl, parse_factory),
         ("products.jsonl", _jsonl, parse_product),
         ("products.csv", read_csv, parse_product),
         ("products.xlsx", read_xlsx, parse_product),

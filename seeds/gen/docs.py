@@ -15,7 +15,9 @@ def trap_index(factories: list[dict], listings: list[dict], tm_find) -> dict:
             if e["expires_at"] < today:
                 expired.append({"factory": f["id"], "brand": e["brand"], "type": e["type"],
                                 "verified_at": e["verified_at"], "expires_at": e["expires_at"]})
-            if not (e.get("evidence") or "").strip():
+            evidence = e.get("evidence")       # a string, or {"zh": ..., "en": ...}
+            if not (any(v.strip() for v in evidence.values()) if isinstance(evidence, dict)
+                    else (evidence or "").strip()):
                 no_evidence.append({"factory": f["id"], "brand": e["brand"], "type": e["type"],
                                     "evidence": "omitted" if "evidence" not in e else "empty string"})
     counterfeits = []
@@ -93,6 +95,9 @@ def readme_md(brands, bps, factories, listings, t: dict, size_mb: float) -> str:
         f"{sum(1 for f in factories if f['endorsements'])} hold endorsements "
         f"({labels['same_foundry']} same_foundry, {labels['equal_quality']} equal_quality; "
         f"{sum(1 for f in factories if len({e['brand'] for e in f['endorsements']}) > 1)} factories hold labels for two brands).",
+        "Their returns policies, endorsement evidence and verifiers, and worded certifications are given in Chinese "
+        "and English; the first factories have a shop `url` on a made-up `.example` domain, every other one an "
+        f"`email`, and their listings a `url` ({sum(1 for p in listings if p.get('url'))} listings).",
         f"- `products.jsonl`: {len(listings)} factory listings, each with zh and en titles ({multi} also in vi, ko or ru), "
         f"a description, attributes, 1-4 price tiers and an MOQ; {dupes} name the brand product they replace (`dupe_of`), "
         "the rest are generic \"similar\" items.",

@@ -119,40 +119,77 @@ TRADE_NAMES = [
     ("森源", "Senyuan"), ("九洲", "Jiuzhou"), ("华瑞", "Huarui"), ("聚力", "Juli"),
 ]
 
-RETURNS = ["7-day no-reason returns", "7-day no-reason returns, buyer pays return shipping",
-           "15-day returns for quality issues", "Defects replaced within 30 days; no returns on custom orders",
-           "Damage in transit refunded within 48 h", "7-day returns; samples non-returnable",
-           "30-day quality guarantee, free replacement"]
-FOOD_RETURNS = ["Damage in transit refunded within 48 h", "Refund for spoiled goods within 24 h of delivery",
-                "No returns on opened food; damaged cases refunded"]
+# (en, zh): the catalog gives these texts in both languages (``search.texts``).
+RETURNS = [("7-day no-reason returns", "7天无理由退货"),
+           ("7-day no-reason returns, buyer pays return shipping", "7天无理由退货，退货运费由买家承担"),
+           ("15-day returns for quality issues", "质量问题15天内可退"),
+           ("Defects replaced within 30 days; no returns on custom orders", "30天内次品包换；定制订单不退"),
+           ("Damage in transit refunded within 48 h", "运输破损48小时内退款"),
+           ("7-day returns; samples non-returnable", "7天可退；样品不退"),
+           ("30-day quality guarantee, free replacement", "30天质量保证，免费换新")]
+FOOD_RETURNS = [("Damage in transit refunded within 48 h", "运输破损48小时内退款"),
+                ("Refund for spoiled goods within 24 h of delivery", "到货24小时内变质可退款"),
+                ("No returns on opened food; damaged cases refunded", "已开封食品不退；破损整箱退款")]
 REPLY_MINUTES = [2, 3, 5, 8, 10, 15, 20, 30, 45, 60, 90, 120, 240]
-VERIFIERS = ["Sourcing team (Zhang Wei)", "Sourcing team (Li Na)", "QA lab (Chen Jie)", "QA lab (Wang Fang)",
-             "SGS audit, auditor Liu Yang", "Intertek audit, auditor Zhao Min", "TÜV Rheinland audit, auditor Sun Hao",
-             "Category manager (Huang Lei)"]
+VERIFIERS = [("Sourcing team (Zhang Wei)", "采购团队（张伟）"), ("Sourcing team (Li Na)", "采购团队（李娜）"),
+             ("QA lab (Chen Jie)", "质检实验室（陈杰）"), ("QA lab (Wang Fang)", "质检实验室（王芳）"),
+             ("SGS audit, auditor Liu Yang", "SGS 审核，审核员刘洋"),
+             ("Intertek audit, auditor Zhao Min", "Intertek 审核，审核员赵敏"),
+             ("TÜV Rheinland audit, auditor Sun Hao", "TÜV 莱茵审核，审核员孙浩"),
+             ("Category manager (Huang Lei)", "品类经理（黄磊）")]
 
 SAME_FOUNDRY_EVIDENCE = [
-    "Audit of OEM purchase orders {q} and production line visit",
-    "Brand supplier code found on the factory's approved-vendor letter; export declarations for {q} checked",
-    "Mold/pattern numbers and material lot records matched against the brand tech pack; on-site visit {q}",
-    "Shipping records to the brand's distribution centre ({q}) and a signed OEM supply contract reviewed",
+    ("Audit of OEM purchase orders {q} and production line visit", "审核了 {q} 的代工采购订单并实地查看生产线"),
+    ("Brand supplier code found on the factory's approved-vendor letter; export declarations for {q} checked",
+     "工厂的合格供应商函上有品牌的供应商代码；核对了 {q} 的出口报关单"),
+    ("Mold/pattern numbers and material lot records matched against the brand tech pack; on-site visit {q}",
+     "模具/版型编号和物料批次记录与品牌技术资料包一致；{q} 实地走访"),
+    ("Shipping records to the brand's distribution centre ({q}) and a signed OEM supply contract reviewed",
+     "审阅了发往品牌配送中心的发货记录（{q}）和已签署的代工供货合同"),
 ]
 EQUAL_QUALITY_EVIDENCE = {
-    "electric-toothbrush": "Side-by-side lab test ({lab}): stroke rate, bristle end-rounding and battery life within 5% of the brand sample",
-    "water-flosser": "Lab test ({lab}): pressure range, pulse rate and IPX7 immersion match the brand sample",
-    "earbuds": "Lab test ({lab}): ANC depth, frequency response and battery life within 3 dB / 10% of the brand sample",
-    "hair-dryer": "Lab test ({lab}): airflow speed, outlet temperature stability and noise level against the brand sample",
-    "blender": "Lab test ({lab}): motor speed, blend fineness and jar impact test against the brand sample",
-    "leggings": "Fabric test ({lab}): grammage, four-way stretch recovery and pilling grade 4 match the brand sample",
-    "shirt": "Fabric test ({lab}): yarn count, shrinkage < 3% and colour fastness grade 4 match the brand sample",
-    "cookware": "Lab test ({lab}): enamel thickness, thermal shock and lead/cadmium migration against the brand sample",
-    "tumbler": "Lab test ({lab}): 24 h cold retention, leak test and 316 steel composition match the brand sample",
-    "skincare": "Ingredient list and stability test ({lab}) compared with the brand product; blind panel of 40 users",
-    "lipstick": "Colour match (ΔE < 2), wear test and heavy-metal screen ({lab}) against the brand shade",
-    "food": "Ingredient spec, moisture and aflatoxin test ({lab}); blind tasting panel preferred it or tied in 46%",
-    "household": "Lab test ({lab}): basis weight, wet strength and absorbency against the brand sample",
-    "jacket": "Lab test ({lab}): hydrostatic head, breathability and fill power match the brand sample",
+    "electric-toothbrush": ("Side-by-side lab test ({lab}): stroke rate, bristle end-rounding and battery life within 5% of the brand sample",
+                            "对比实验室测试（{lab}）：振动频率、刷毛磨圆率和续航与品牌样品相差不到 5%"),
+    "water-flosser": ("Lab test ({lab}): pressure range, pulse rate and IPX7 immersion match the brand sample",
+                      "实验室测试（{lab}）：水压范围、脉冲频率和 IPX7 浸水测试与品牌样品一致"),
+    "earbuds": ("Lab test ({lab}): ANC depth, frequency response and battery life within 3 dB / 10% of the brand sample",
+                "实验室测试（{lab}）：降噪深度、频率响应和续航与品牌样品相差不超过 3 dB / 10%"),
+    "hair-dryer": ("Lab test ({lab}): airflow speed, outlet temperature stability and noise level against the brand sample",
+                   "实验室测试（{lab}）：与品牌样品对比风速、出风温度稳定性和噪音"),
+    "blender": ("Lab test ({lab}): motor speed, blend fineness and jar impact test against the brand sample",
+                "实验室测试（{lab}）：与品牌样品对比电机转速、破壁细度和杯体抗冲击"),
+    "leggings": ("Fabric test ({lab}): grammage, four-way stretch recovery and pilling grade 4 match the brand sample",
+                 "面料测试（{lab}）：克重、四面弹回复率和 4 级抗起球与品牌样品一致"),
+    "shirt": ("Fabric test ({lab}): yarn count, shrinkage < 3% and colour fastness grade 4 match the brand sample",
+              "面料测试（{lab}）：纱支、缩水率 < 3% 和 4 级色牢度与品牌样品一致"),
+    "cookware": ("Lab test ({lab}): enamel thickness, thermal shock and lead/cadmium migration against the brand sample",
+                 "实验室测试（{lab}）：与品牌样品对比珐琅厚度、耐冷热冲击和铅镉迁移"),
+    "tumbler": ("Lab test ({lab}): 24 h cold retention, leak test and 316 steel composition match the brand sample",
+                "实验室测试（{lab}）：24 小时保冷、防漏测试和 316 钢成分与品牌样品一致"),
+    "skincare": ("Ingredient list and stability test ({lab}) compared with the brand product; blind panel of 40 users",
+                 "成分表和稳定性测试（{lab}）与品牌产品对比；40 位用户盲测"),
+    "lipstick": ("Colour match (ΔE < 2), wear test and heavy-metal screen ({lab}) against the brand shade",
+                 "与品牌色号对比：色差（ΔE < 2）、持妆测试和重金属筛查（{lab}）"),
+    "food": ("Ingredient spec, moisture and aflatoxin test ({lab}); blind tasting panel preferred it or tied in 46%",
+             "配料规格、水分和黄曲霉毒素检测（{lab}）；盲品中 46% 认为更好或持平"),
+    "household": ("Lab test ({lab}): basis weight, wet strength and absorbency against the brand sample",
+                  "实验室测试（{lab}）：与品牌样品对比定量、湿强度和吸水性"),
+    "jacket": ("Lab test ({lab}): hydrostatic head, breathability and fill power match the brand sample",
+               "实验室测试（{lab}）：静水压、透气性和蓬松度与品牌样品一致"),
 }
-LABS = ["SGS report SH25-{n}", "Intertek report GZ26-{n}", "CTI report {n}", "BV report NB26-{n}", "TÜV SÜD report {n}"]
+LABS = [("SGS report SH25-{n}", "SGS 报告 SH25-{n}"), ("Intertek report GZ26-{n}", "Intertek 报告 GZ26-{n}"),
+        ("CTI report {n}", "CTI 报告 {n}"), ("BV report NB26-{n}", "BV 报告 NB26-{n}"),
+        ("TÜV SÜD report {n}", "TÜV 南德报告 {n}")]
+
+
+# Certifications whose name is words, not an acronym, in Chinese too.
+CERT_ZH = {"NMPA production licence": "国家药监局生产许可", "FDA registered": "FDA 注册",
+           "SC food licence": "SC 食品生产许可"}
+
+
+def _both(pair: tuple[str, str]) -> dict[str, str]:
+    en, zh = pair
+    return {"zh": zh, "en": en}
 
 
 def _dates(status: str, rng) -> tuple[str, str]:
@@ -172,10 +209,11 @@ def _endorsement(cat: str, brand: str, etype: str, status: str, rng) -> dict:
     verified_at, expires_at = _dates(status, rng)
     before = dt.date.fromisoformat(verified_at) - dt.timedelta(days=rng.randrange(45, 120))
     q = f"{before.year}-Q{(before.month - 1) // 3 + 1}"
-    lab = rng.choice(LABS).format(n=rng.randint(10000, 99999))
-    evidence = (rng.choice(SAME_FOUNDRY_EVIDENCE).format(q=q) if etype == "same_foundry"
-                else EQUAL_QUALITY_EVIDENCE[cat].format(lab=lab))
-    e = {"type": etype, "brand": brand, "evidence": evidence, "verified_by": rng.choice(VERIFIERS),
+    lab_en, lab_zh = rng.choice(LABS)
+    n = rng.randint(10000, 99999)
+    en, zh = rng.choice(SAME_FOUNDRY_EVIDENCE) if etype == "same_foundry" else EQUAL_QUALITY_EVIDENCE[cat]
+    evidence = {"zh": zh.format(q=q, lab=lab_zh.format(n=n)), "en": en.format(q=q, lab=lab_en.format(n=n))}
+    e = {"type": etype, "brand": brand, "evidence": evidence, "verified_by": _both(rng.choice(VERIFIERS)),
          "verified_at": verified_at, "expires_at": expires_at}
     if status == "no-evidence":
         e["evidence"] = ""
@@ -206,10 +244,10 @@ def build_factories() -> list[dict]:
                 "id": fid,
                 "names": {"zh": f"{city_zh}{trade_zh}{type_zh}", "en": f"{city_en} {trade_en} {type_en}"},
                 "region": region,
-                "certifications": sorted(certs),
+                "certifications": [{"zh": CERT_ZH[c], "en": c} if c in CERT_ZH else c for c in sorted(certs)],
                 "ship_within_hours": ship,
                 "reply_minutes": rng.choice(REPLY_MINUTES[:8] if endorsed else REPLY_MINUTES),
-                "returns": rng.choice(FOOD_RETURNS if cat_key == "food" else RETURNS),
+                "returns": _both(rng.choice(FOOD_RETURNS if cat_key == "food" else RETURNS)),
                 "endorsements": [_endorsement(cat_key, b, t, s, rng) for b, t, s in plan],
                 "_category": cat_key,
                 "_status": {b: (t, s) for b, t, s in plan},

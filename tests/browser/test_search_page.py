@@ -9,6 +9,7 @@ Needs ``pip install playwright`` and ``apt-get install chromium``; skipped other
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shutil
 import threading
@@ -38,14 +39,26 @@ DESKTOP = {"width": 1280, "height": 900}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app behind a real WSGI server (waitress) on a free loopback port."""
+    with serve(make_app(tmp_path_factory.mktemp("browser"))) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serve(app, public: bool = False):
+    """``app`` served by waitress on a free loopback port, for a ``with`` block: its base
+    URL. ``public``: that URL is also the app's ``PUBLIC_URL`` (absolute links, QR codes)."""
     from waitress.server import create_server
-    app = make_app(tmp_path_factory.mktemp("browser"))
     srv = create_server(app, host="127.0.0.1", port=0, threads=4)
+    base = f"http://127.0.0.1:{srv.effective_port}"
+    if public:
+        app.config["PUBLIC_URL"] = base
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    thread.join(timeout=5)
+    try:
+        yield base
+    finally:
+        srv.close()
+        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="module")
