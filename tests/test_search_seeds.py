@@ -7,6 +7,7 @@ quality above similar when a brand is understood.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -16,13 +17,15 @@ import pytest
 from indexer.embed.ocr import OcrReader
 from indexer.embed.registry import image_embedder, text_embedder
 from indexer.images import load_local
+from indexer.documents import ANALYSIS_VERSION
 from indexer.pipeline import Indexer
+from search import models
 from search.engine import SearchEngine
 from search.requests import SearchRequest
-from search import models
 from search.labels import endorsement_problem
 from search.store.base import Filters
 from search.store.embedded import EmbeddedStore
+from search.store.schema import SCHEMA_VERSION
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 TODAY = dt.date(2026, 11, 22)
@@ -39,12 +42,26 @@ def _counterfeit_ids() -> set[str]:
     return {c["product"] for c in _traps()["counterfeits"]}
 
 
+def seeds_key(*model_ids: str) -> str:
+    """What an index of the seeds depends on: the models, the analysis and index schema,
+    every catalog file and image. Another key, another cached index."""
+    h = hashlib.sha256("|".join((*model_ids, ANALYSIS_VERSION, str(SCHEMA_VERSION))).encode())
+    for f in sorted(p for p in SEEDS.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".jpg")):
+        h.update(f.relative_to(SEEDS).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    store = EmbeddedStore(tmp_path_factory.mktemp("seeds") / "index")
-    report = Indexer(store, text_embedder("use"), image_embedder("effnet-sscd"), batch_size=128).run(SEEDS)
-    assert report.rejected == 0 and report.indexed == 24 + 42 + 1100
-    yield SearchEngine(store, text_embedder("use"), image_embedder("effnet-sscd"), OcrReader(), today=lambda: TODAY)
+def engine(request):
+    """The seeds indexed with the real models, once: the index is kept in pytest's cache
+    under a key of what it depends on (``seeds_key``), so a rerun embeds nothing."""
+    text, image = text_embedder("use"), image_embedder("effnet-sscd")
+    folder = Path(request.config.cache.mkdir(f"seeds-index-{seeds_key(text.model_id, image.model_id)}"))
+    store = EmbeddedStore(folder / "index")
+    report = Indexer(store, text, image, batch_size=128).run(SEEDS)
+    assert report.rejected == 0 and report.indexed + report.unchanged == 24 + 42 + 1100
+    yield SearchEngine(store, text, image, OcrReader(), today=lambda: TODAY)
     store.close()
 
 
