@@ -125,7 +125,7 @@ def ratio_text(ratio: float | None, lang: str = "en", basis: str = "item") -> st
     Languages without their own words (``SAVING_WORDS``) get English."""
     if not ratio or ratio <= 0:
         return ""
-    words = SAVING_WORDS.get(lang, SAVING_WORDS["en"])
+    words = SAVING_WORDS.get(lang.split("-")[0].lower(), SAVING_WORDS["en"])     # zh-TW, zh-Hans: zh
     if ratio >= 1:
         text = words["more"].format(x=ratio)
     elif ratio > 0.5:

@@ -218,6 +218,7 @@ def test_the_table_is_served_before_the_index_can_be_searched(tmp_path, monkeypa
     (0.1, "en", "unit", "about 1/10 of the brand price (per unit of content)"),
     (0.1, "zh", "unit", "约为品牌价的 1/10（按单位含量）"),
     (0.1, "vi", "item", "about 1/10 of the brand price"),          # no words of its own: English
+    (0.125, "zh-TW", "item", "约为品牌价的 1/8"),                      # a regional code: its language's words
     (0, "en", "item", ""), (None, "zh", "item", ""),
 ])
 def test_one_wording_of_a_saving(ratio, lang, basis, said):
