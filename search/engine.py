@@ -57,6 +57,7 @@ RETRIEVE_DEPTH = 100          # hits per retrieval list (the depth the ranking w
 RESULT_DEPTH = 200            # head of the fused list decoded and ranked: no query has more results
 ANCHOR_CACHE = 256
 LISTING_CACHE = 20_000        # decoded listings kept per index generation
+CATALOG_FACETS_KEPT_S = 60.0  # the catalog's facets reused across generations for this long
 COUNTS_KEPT_S = 60.0          # word counts in listings reused across generations for this long
 READERS = 4                   # OCR calls queued beside image embeddings (web.work admits one photo per core)
 ANCHOR_WEIGHT = 1.0           # each anchor list's weight in the fusion (the query's own lists sum to ~1-2)
@@ -75,6 +76,8 @@ class SearchEngine:
         self._view: CatalogView | None = None
         self._lock = threading.Lock()
         self._readers: ThreadPoolExecutor | None = None     # OCR beside the image embedding
+        self._facets_lock = threading.Lock()
+        self._catalog_facets: tuple[int, float, Facets] | None = None   # generation, when, counts
         # In how many listings a word occurs (counted up to LISTING_DF_MAX + 1), for the
         # understanding of each index generation: kept across generations for a while,
         # since a reindex writes a new generation every batch and the counts barely move.
@@ -107,15 +110,23 @@ class SearchEngine:
                                          brands, bps, understander, vectors, image_vectors=images)
             return self._view
 
-    def catalog_facets(self) -> Facets:
-        """The filter values of the whole catalog with their counts, once per generation."""
-        view = self.view()
-        with view.lock:
-            if view.facets is None:
-                view.facets = facets.count(facets.Row(
-                    d.category or "", d.region, tuple((d.source.get("factory") or {}).get("certifications") or ()),
-                    d.ship_within_hours) for d in self.store.scan("product"))
-            return view.facets
+    def catalog_facets(self, fresh: bool = False) -> Facets:
+        """The filter values of the whole catalog with their counts. Counting reads every
+        product (seconds at 100k), and a reindex makes a new generation every batch: the
+        counts are kept for their generation, and for ``CATALOG_FACETS_KEPT_S`` across
+        generations (a minute-old count names the same values, give or take a few);
+        ``fresh``: of this generation (a value the kept counts lack may be new)."""
+        gen = self.store.generation()
+        with self._facets_lock:
+            kept = self._catalog_facets
+            recent = not fresh and kept is not None and time.monotonic() - kept[1] < CATALOG_FACETS_KEPT_S
+            if kept is not None and (kept[0] == gen or recent):
+                return kept[2]
+            counted = facets.count(facets.Row(
+                d.category or "", d.region, tuple((d.source.get("factory") or {}).get("certifications") or ()),
+                d.ship_within_hours) for d in self.store.scan("product"))
+            self._catalog_facets = (gen, time.monotonic(), counted)
+            return counted
 
     # -- the facade for callers that show one listing or the index (web never reads the store)
     def listing(self, product_id: str) -> models.Listing | None:

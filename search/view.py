@@ -3,7 +3,6 @@ their vectors, decoded once and kept with the caches of that generation (decoded
 anchor lists, the catalog's facets); and the anchor lists' shape (``Anchors``)."""
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +11,6 @@ import numpy as np
 
 from search import models
 from search.analysis import Analyzer
-from search.facets import Facets
 from search.labels import TrademarkGuard
 from search.records import Brand, BrandProduct
 from search.store.base import Hit
@@ -41,8 +39,6 @@ class CatalogView:
     # box is understood as the product too. Anchor lists use the main image's.
     image_vectors: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
     _matrices: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = field(default_factory=dict)
-    facets: Facets | None = None                       # of the whole catalog (``catalog_facets``)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def nearest_brand_products(self, name: str, vec: np.ndarray | None,
                                k: int = BRAND_PRODUCT_DEPTH) -> list[tuple[str, float]]:

@@ -181,3 +181,25 @@ def test_page_offers_facets_that_narrow_and_chips_that_remove(client):
     assert '<option value="leggings"' in html and "瑜伽裤 (4)" in html
     bad = client.get("/search", query_string={"q": "yoga", "region": "火星", "lang": "zh"}).get_data(as_text=True)
     assert "目录里没有产地" in bad and "no region" not in bad
+
+
+def test_a_category_a_reindex_just_added_is_found_at_once(tmp_path):
+    """The catalog's counts are kept across a reindex's generations for a minute (counting
+    reads every product), but a filter value they lack is looked up again before it is
+    refused."""
+    from indexer.pipeline import Indexer
+    from tests.fakes import write_jsonl
+    from tests.test_web_helpers import make_app
+    engine, cat, index = build_bilingual(tmp_path / "b")
+    client = make_app(tmp_path, (engine, cat, index)).test_client()
+    before = engine.catalog_facets()
+    assert "widgets" not in before.categories
+    rows = [json.loads(line) for line in (cat / "products.jsonl").read_text().splitlines()]
+    rows.append({"id": "p9", "factory": "f-oem", "titles": {"en": "Yoga widget"}, "category": "widgets",
+                 "price_tiers": [{"min_qty": 1, "price": 9}], "currency": "CNY", "moq": 1})
+    write_jsonl(cat / "products.jsonl", rows)
+    Indexer(engine.store, engine.text, engine.image).run(cat)
+    assert engine.catalog_facets() is before                   # kept: a minute-old count
+    status, data = search(client, q="yoga widget", category="widgets")
+    assert status == 200 and [r["id"] for r in data["results"]] == ["p9"], data
+    assert engine.catalog_facets().categories["widgets"] == 1  # counted again for that filter

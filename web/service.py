@@ -199,6 +199,7 @@ def warm(eng: SearchEngine) -> list[str]:
     from search.requests import SearchRequest
     t0 = time.perf_counter()
     eng.view()
+    eng.catalog_facets()            # the page's filter panel lists them (a read of every product)
     eng.text.embed("warm up", query=True)
     for text in WARM_TEXTS:
         eng.search(SearchRequest(text=text, k=10))
@@ -337,7 +338,13 @@ def run_search(p: SearchParams, image: Any = None, ocr_text: str | None = None) 
         if p.brand_product and p.brand_product not in view.brand_products:
             raise ApiError(400, "unknown_brand_product",
                            f"brand_product: no brand product with id {p.brand_product[:60]!r}", "brand_product")
-        flt = resolved_filters(p, eng.catalog_facets())
+        try:
+            flt = resolved_filters(p, eng.catalog_facets())
+        except ApiError as e:
+            if e.code != "unknown_value":
+                raise
+            # the counts kept across a reindex may lack a value it just added: count again
+            flt = resolved_filters(p, eng.catalog_facets(fresh=True))
         try:
             resp = eng.search(dataclasses.replace(p.to_request(image), ocr_text=ocr_text, filters=flt))
         except QueryError as e:
