@@ -138,11 +138,16 @@ def test_kill9_indexer_at_random_points_then_rerun_completes(catalog, tmp_path):
         child = Child(INDEXER, str(folder), str(index), "--batch-size", str(BATCH))
         try:
             if run == 0:
-                # Early: during start-up (imports, store creation, reading, planning) or the
-                # first batches, whichever the random delay reaches.
-                delay = rnd.uniform(0.3, 2.0)
-                time.sleep(delay)
-                point = f"{delay:.2f} s after start"
+                # Early: during start-up (imports, store creation, reading, planning), or at the
+                # first batch when it comes before the random delay: the indexer commits ~100
+                # batches a second once started, so a plain sleep let it commit most of the
+                # catalog, and sometimes all of it, before the first kill.
+                delay = rnd.uniform(0.1, 1.0)
+                try:
+                    first = child.wait_lines(1, "committed", timeout=delay)
+                except TimeoutError:
+                    first = 0
+                point = "at the first batch" if first else f"{delay:.2f} s after start"
             else:
                 left = total_batches - committed // BATCH
                 k = rnd.randint(1, max(1, 2 * left // (KILLS - run + 2)))
