@@ -235,6 +235,21 @@ def test_a_quote_left_open_keeps_the_swallowed_rows_indexed(tmp_path):
     assert cat.unreadable["products.csv"] == [3, 4]             # q2, q3 may be there: not removed
 
 
+def test_a_quote_left_open_in_the_last_cell_of_a_kept_row_keeps_the_swallowed_rows_indexed(tmp_path):
+    """The row that swallowed others may be valid (its open quote is in its last cell): it
+    is kept with a warning, and the rows it swallowed still may hold records."""
+    folder = tiny_catalog(tmp_path / "cat")
+    (folder / "products.csv").write_text(
+        "id,factory,title_en,category,price_tiers,currency,moq,description\n"
+        'k1,f-oem,Sleeve,laptop,2:30,CNY,2,"never closed\n'
+        "k2,f-oem,Tee,tshirt,2:30,CNY,2,\n"
+        "k3,f-oem,Tee,tshirt,2:30,CNY,2,\n", encoding="utf-8")
+    cat = load_catalog(folder)
+    assert "k1" in cat.products and "k2" not in cat.products
+    assert any("check its quotes" in w.reason for w in cat.warnings)
+    assert cat.unreadable["products.csv"] == [3, 4]             # k2, k3 may be there: not removed
+
+
 def test_a_multi_line_cell_early_in_the_row_is_not_taken_for_an_open_quote(tmp_path):
     folder = tiny_catalog(tmp_path / "cat")
     (folder / "products.csv").write_text(

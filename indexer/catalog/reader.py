@@ -188,6 +188,8 @@ class _Loader:
                         into[rid] = rec
                         if swallowed:
                             found.append(f"{_swallowed(no, swallowed)}: check its quotes")
+                            # the rows it swallowed are not read: their records stay indexed
+                            self._may_hold_records(name, kind, swallowed)
                         self.cat.warnings.extend(RecordWarning(name, no, w, rid) for w in found)
                         continue
             rejects.append(Reject(name, no, _with_swallowed(err, no, swallowed), rid))
