@@ -407,3 +407,13 @@ def test_damage_is_told_from_a_busy_database_by_sqlites_result_code(tmp_path):
     disk = sqlite3.OperationalError("whatever the message")
     disk.sqlite_errorcode = sqlite3.SQLITE_IOERR | (3 << 8)                        # an extended I/O error code
     assert db.is_damage(disk)
+    closed = sqlite3.connect(":memory:")
+    closed.close()
+    with pytest.raises(sqlite3.ProgrammingError) as race:                         # a reader met close()
+        closed.execute("SELECT 1")
+    with pytest.raises(sqlite3.IntegrityError) as constraint:
+        text.execute("CREATE TABLE u (k PRIMARY KEY)")
+        text.execute("INSERT INTO u VALUES (1), (1)")
+    assert not db.is_damage(race.value) and not db.is_damage(constraint.value)
+    assert type(db.store_error(tmp_path, race.value)) is StoreError
+    assert db.is_damage(db.DamagedValue("the stored value of 'dims' is damaged"))

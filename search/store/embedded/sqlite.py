@@ -190,18 +190,20 @@ class IndexCorruptError(StoreError):
 DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_IOERR})
 
 
+class DamagedValue(sqlite3.DatabaseError):
+    """A stored value that does not decode (``meta``): damage, though SQLite saw none."""
+
+
 def is_damage(e: sqlite3.Error) -> bool:
-    """Whether an SQLite error means damaged bytes, by its result code (the low byte of an
-    extended code), never by its message. Damage too: an error without a code, raised by
-    Python's sqlite3 module (a stored text that is not UTF-8) or by ``meta`` (a damaged
-    value), and a ``DatabaseError`` that is not an ``OperationalError`` (SQLite's family of
-    a database busy, locked, read-only or full)."""
-    if not isinstance(e, sqlite3.DatabaseError):
-        return False            # InterfaceError, Warning: how the database was called
+    """Whether an SQLite error means damaged bytes: by its result code (the low byte of an
+    extended code) when SQLite gave one, never by its message; without a code, only a
+    stored text that is not UTF-8 (``is_undecodable``) or a value that does not decode
+    (``DamagedValue``). A closed connection, a constraint or a wrong call is a bug or a
+    race, not a reason to rebuild the index."""
     code = getattr(e, "sqlite_errorcode", None)
-    if code is None or not isinstance(e, sqlite3.OperationalError):
-        return True
-    return (code & 0xFF) in DAMAGE_CODES
+    if code is not None:
+        return (code & 0xFF) in DAMAGE_CODES
+    return isinstance(e, DamagedValue) or is_undecodable(e)
 
 
 def is_undecodable(e: sqlite3.Error) -> bool:
@@ -331,7 +333,7 @@ def meta(conn: sqlite3.Connection, key: str) -> Any:
     try:
         return None if row is None else json.loads(row[0])
     except (ValueError, TypeError):
-        raise sqlite3.DatabaseError(f"the stored value of {key!r} is damaged") from None
+        raise DamagedValue(f"the stored value of {key!r} is damaged") from None
 
 
 def set_meta(conn: sqlite3.Connection, key: str, value: Any) -> None:
