@@ -25,6 +25,7 @@ from indexer.catalog.records import (
 )
 from search.analysis import Analyzer, alias_map
 from search.labels import TrademarkGuard
+from search.regions import path as region_path
 from search.regions import prefixes
 from search.store.base import IndexDoc
 from search.store.schema import FIELDS, MAX_IMAGES, doc_id, label_key
@@ -119,8 +120,8 @@ def plan_product(p: Product, cat: Catalog, analyzer: Analyzer, guard: TrademarkG
               + analyzer.tokens(p.description, limit=DESCRIPTION_TOKENS))
     texts = list(p.titles.values())
     doc = IndexDoc(id=doc_id("product", p.id), kind="product", source=source, tokens=tokens, content_hash="",
-                   category=p.category, price_min=p.min_price, moq=p.moq, region=canonical(f.region),
-                   regions=prefixes(canonical(f.region)),
+                   category=p.category, price_min=p.min_price, moq=p.moq, region=region_path(f.region),
+                   regions=prefixes(region_path(f.region)),
                    ship_within_hours=f.ship_within_hours, factory=f.id,
                    brand=targets[0].brand if targets else None, labels=endorsement_labels(f),
                    dupe_of=list(dict.fromkeys(bp.id for bp in targets)),

@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from search.texts import is_zh
+
 #: id -> (Chinese name, English name, other names users type in either language)
 NAMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "electric-toothbrush": ("电动牙刷", "Electric toothbrushes", ("toothbrush", "牙刷", "声波牙刷")),
@@ -57,7 +59,7 @@ class CategoryName:
     translated: bool            # False: not in ``NAMES``, both names are its id's words
 
     def name(self, lang: str) -> str:
-        return self.zh if lang.split("-")[0] == "zh" else self.en
+        return self.zh if is_zh(lang) else self.en
 
 
 def name_of(category: str) -> CategoryName:

@@ -58,6 +58,7 @@ RESULT_DEPTH = 200            # head of the fused list decoded and ranked: no qu
 ANCHOR_CACHE = 256
 LISTING_CACHE = 20_000        # decoded listings kept per index generation
 CATALOG_FACETS_KEPT_S = 60.0  # the catalog's facets reused across generations for this long
+RECOUNT_MIN_S = 5.0           # ... and counted again at most this often, whatever a caller asks
 COUNTS_KEPT_S = 60.0          # word counts in listings reused across generations for this long
 READERS = 4                   # OCR calls queued beside image embeddings (web.work admits one photo per core)
 ANCHOR_WEIGHT = 1.0           # each anchor list's weight in the fusion (the query's own lists sum to ~1-2)
@@ -110,29 +111,32 @@ class SearchEngine:
                                          brands, bps, understander, vectors, image_vectors=images)
             return self._view
 
-    def catalog_facets(self, fresh: bool = False) -> Facets:
+    def catalog_facets(self, max_age: float | None = None) -> Facets:
         """The filter values of the whole catalog with their counts. Counting reads every
-        product (seconds at 100k), and a reindex makes a new generation every batch: the
-        counts are kept for their generation, and for ``CATALOG_FACETS_KEPT_S`` across
-        generations (a minute-old count names the same values, give or take a few);
-        ``fresh``: of this generation (a value the kept counts lack may be new)."""
+        product (about 60 ms per thousand), and a reindex makes a new generation every
+        batch: the counts are kept for their generation, and across generations while they
+        are younger than ``max_age`` seconds (``CATALOG_FACETS_KEPT_S`` by default; the
+        page's filter panel takes ten minutes, a value the kept counts lack asks for 0). One
+        count at a time, and never two within ``RECOUNT_MIN_S``: a caller cannot make every
+        search wait."""
         gen = self.store.generation()
         with self._facets_lock:
             kept = self._catalog_facets
-            recent = not fresh and kept is not None and time.monotonic() - kept[1] < CATALOG_FACETS_KEPT_S
-            if kept is not None and (kept[0] == gen or recent):
-                return kept[2]
-            counted = facets.count(facets.Row(
-                d.category or "", d.region, tuple((d.source.get("factory") or {}).get("certifications") or ()),
-                d.ship_within_hours) for d in self.store.scan("product"))
+            if kept is not None:
+                age = time.monotonic() - kept[1]
+                limit = CATALOG_FACETS_KEPT_S if max_age is None else max_age
+                if kept[0] == gen or age < max(limit, RECOUNT_MIN_S):
+                    return kept[2]
+            counted = facets.count(facets.doc_row(d) for d in self.store.scan("product"))
             self._catalog_facets = (gen, time.monotonic(), counted)
             return counted
 
     # -- the facade for callers that show one listing or the index (web never reads the store)
     def listing(self, product_id: str) -> models.Listing | None:
         """A stored product as its read model, or None when the index has no such product."""
-        doc = self.store.get([doc_id("product", product_id)], vectors=False)[0]
-        return None if doc is None else models.listing(doc.source, self.view().guard.find, words=doc.tokens)
+        did = doc_id("product", product_id)
+        hit = self._listings(self.view(), [did]).get(did)       # the searches' cache of decoded listings
+        return hit[0] if hit else None
 
     def factory_listings(self, x: models.Listing, k: int) -> list[models.Listing]:
         """Up to ``k`` other listings of ``x``'s factory, the most alike first (its text

@@ -9,13 +9,14 @@ with the values it could have been (``UnknownValue``) instead of silently findin
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from search import categories, regions
 from search.models import Listing
-from search.texts import LocalText, canonical, shown_text
+from search.store.base import IndexDoc
+from search.texts import LocalText, canonical, is_zh, shown_text
 
 #: "ships within" choices offered, in hours (a listing counts under each it meets).
 SHIP_WITHIN = (24, 48, 72)
@@ -45,8 +46,15 @@ class Row:
 
 
 def row(x: Listing, label: str | None = None) -> Row:
-    return Row(x.product.category, canonical(x.factory.region), x.factory.certifications,
+    return Row(x.product.category, regions.path(x.factory.region), x.factory.certifications,
                x.factory.ship_within_hours, label)
+
+
+def doc_row(d: IndexDoc) -> Row:
+    """A stored product document's row, without decoding it into a listing (counting the
+    whole catalog reads every product)."""
+    factory = d.source.get("factory") or {}
+    return Row(d.category or "", d.region, tuple(factory.get("certifications") or ()), d.ship_within_hours)
 
 
 def count(rows: Iterable[Row]) -> Facets:
@@ -104,11 +112,17 @@ def resolve_region(text: str, catalog: Facets) -> tuple[str, ...]:
 
 
 def resolve_certifications(texts: Iterable[str], catalog: Facets) -> tuple[str, ...]:
-    """The catalog's spelling of each certification (case and spacing aside)."""
-    by_key = {" ".join(c.casefold().split()): c for c in catalog.certifications}
+    """The catalog's spelling of each certification (case and spacing aside), named in any
+    of its languages."""
+    def key(text: str) -> str:
+        return " ".join(text.casefold().split())
+    by_key = {key(c): c for c in catalog.certifications}
+    for c, names in catalog.certification_names.items():      # its name in every language ("3C认证")
+        if isinstance(names, Mapping):
+            by_key.update((key(n), c) for n in names.values() if n)
     out = []
     for text in texts:
-        hit = by_key.get(" ".join(text.casefold().split()))
+        hit = by_key.get(key(text))
         if hit is None:
             raise UnknownValue("certification", text, sorted(catalog.certifications))
         out.append(hit)
@@ -117,7 +131,7 @@ def resolve_certifications(texts: Iterable[str], catalog: Facets) -> tuple[str, 
 
 def _region_name(path: str, lang: str) -> str:
     last = regions.parts(path)[-1]
-    return (regions.zh_part(last) or last) if lang.split("-")[0] == "zh" else last
+    return (regions.zh_part(last) or last) if is_zh(lang) else last
 
 
 def _region_tree(counts: dict[str, int], lang: str) -> list[dict[str, Any]]:

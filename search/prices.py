@@ -18,6 +18,7 @@ from pathlib import Path
 
 from search.quantity import Quantity, comparable
 from search.records import PriceTier
+from search.texts import base_lang
 
 FX_BASE = "CNY"
 # Rough reference rates to CNY, used only to compare prices across currencies; a
@@ -125,7 +126,7 @@ def ratio_text(ratio: float | None, lang: str = "en", basis: str = "item") -> st
     Languages without their own words (``SAVING_WORDS``) get English."""
     if not ratio or ratio <= 0:
         return ""
-    words = SAVING_WORDS.get(lang.split("-")[0].lower(), SAVING_WORDS["en"])     # zh-TW, zh-Hans: zh
+    words = SAVING_WORDS.get(base_lang(lang), SAVING_WORDS["en"])     # zh-TW, zh-Hans: zh
     if ratio >= 1:
         text = words["more"].format(x=ratio)
     elif ratio > 0.5:

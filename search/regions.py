@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from search.texts import LocalText, Shown, show
+from search.texts import LocalText, Shown, canonical, is_zh, show
 
 #: pinyin part (lower case, no punctuation) -> its Chinese name. Provinces, then the cities,
 #: districts and industrial belts where consumer goods are made. A part missing here is
@@ -57,6 +57,7 @@ ZH: dict[str, str] = {
     "baoding": "保定", "cangzhou": "沧州", "botou": "泊头", "baigou": "白沟", "shijiazhuang": "石家庄",
     "zhengzhou": "郑州", "wuhan": "武汉", "changsha": "长沙", "chengdu": "成都",
 }
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _EN: dict[str, str] = {}
 for _k, _v in ZH.items():
     _EN.setdefault(_v, _k)
@@ -110,9 +111,21 @@ def _zh_keys(text: str) -> list[str]:
     return out
 
 
+def path(value: LocalText | None) -> str | None:
+    """A catalog region as the index holds it: an English path ("Zhejiang Yiwu"). A region
+    the catalog gives only in Chinese ("浙江义乌", "浙江省义乌市") is turned into pinyin
+    part by part, so ``region=浙江`` and ``region=Zhejiang`` find it like the others; one
+    with a part ``ZH`` does not know stays as written."""
+    text = canonical(value)
+    if not text or not _CJK.search(text):
+        return text
+    keys = _zh_keys(text)
+    return " ".join(k.capitalize() for k in keys) if keys else text
+
+
 def query_keys(text: str) -> list[str]:
     """A user's region as a list of part keys, in either language."""
-    if re.search(r"[\u3400-\u9fff]", text):
+    if _CJK.search(text):
         return _zh_keys(text)
     return [k for k in (_key(p) for p in re.split(r"[\s,/·-]+", text)) if k]
 
@@ -139,7 +152,7 @@ def show_region(value: LocalText | None, lang: str) -> Shown | None:
     """A factory's region for a reader of ``lang``: the catalog's text in that language, or
     for Chinese an English path named part by part from ``ZH``."""
     shown = show(value, lang)
-    if shown is None or not shown.fallback or lang.split("-")[0] != "zh" or shown.lang != "en":
+    if shown is None or not shown.fallback or not is_zh(lang) or shown.lang != "en":
         return shown
     name, complete = zh_name(shown.text)
     return Shown(name, "zh", not complete) if complete else shown

@@ -15,8 +15,9 @@ from search.models import Listing
 from search.prices import MINOR_UNITS, FxTable, convert, ratio_text
 from search.ranking import Result
 from search.records import BrandProduct, Factory
+from search.regions import path as region_path
 from search.regions import prefixes, show_region
-from search.texts import canonical, show
+from search.texts import show
 from search.understanding import ProductHit
 
 
@@ -66,7 +67,7 @@ def _localised(out: dict[str, Any], lang: str, texts: Mapping[str, Any]) -> dict
 def factory_json(f: Factory, lang: str) -> dict[str, Any]:
     certs = [show(c, lang) for c in f.certifications]
     out = {"id": f.id, "name": pick_title(f.names, lang), "names": dict(f.names),
-           "region_path": canonical(f.region), "regions": prefixes(canonical(f.region)),
+           "region_path": region_path(f.region), "regions": prefixes(region_path(f.region)),
            "certifications": [c.text for c in certs if c], "ship_within_hours": f.ship_within_hours,
            "reply_minutes": f.reply_minutes, "url": f.url, "email": f.email}
     _localised(out, lang, {"region": f.region, "returns": f.returns})

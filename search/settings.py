@@ -42,7 +42,7 @@ def _int_env(name: str) -> int | None:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) < 1:
+    if not raw.isdecimal() or not raw.isascii() or int(raw) < 1:     # "²".isdigit() is True
         raise SettingsError(f"{name} must be a whole number >= 1, got {raw!r}")
     return int(raw)
 

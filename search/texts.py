@@ -18,6 +18,16 @@ LocalText = Union[str, Mapping[str, str]]
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
+def base_lang(lang: str) -> str:
+    """The language of a language code, as the texts and words here are keyed: "zh-TW",
+    "zh_Hans", "ZH" -> "zh"."""
+    return lang.replace("_", "-").split("-")[0].strip().lower()
+
+
+def is_zh(lang: str) -> bool:
+    return base_lang(lang) == "zh"
+
+
 def lang_of(text: str) -> str:
     """The language a single-language catalog string is in, as far as the page cares:
     Chinese when it has Chinese characters, else English."""
@@ -36,7 +46,7 @@ def show(value: LocalText | None, lang: str) -> Shown | None:
     None when there is no text."""
     if value is None:
         return None
-    base = lang.split("-")[0].lower()
+    base = base_lang(lang)
     if isinstance(value, str):
         if not value:
             return None
@@ -45,7 +55,7 @@ def show(value: LocalText | None, lang: str) -> Shown | None:
     for key in (lang, base, "en", "zh", *value):
         text = value.get(key)
         if text:
-            got = key.split("-")[0].lower()
+            got = base_lang(key)
             return Shown(text, got, got != base)
     return None
 

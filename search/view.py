@@ -1,6 +1,6 @@
 """Catalog-level data of one index generation (``CatalogView``): brands, brand products and
 their vectors, decoded once and kept with the caches of that generation (decoded listings,
-anchor lists, the catalog's facets); and the anchor lists' shape (``Anchors``)."""
+anchor lists); and the anchor lists' shape (``Anchors``)."""
 from __future__ import annotations
 
 from collections import OrderedDict

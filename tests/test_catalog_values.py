@@ -159,3 +159,11 @@ def test_filter_values_resolved_or_refused_with_the_valid_ones():
     assert "Zhejiang" in e.value.valid and "Guangdong Shenzhen" in e.value.valid
     with pytest.raises(facets.UnknownValue):
         facets.resolve_certifications(["ISO 9001"], f)
+
+
+def test_a_region_given_only_in_chinese_is_indexed_as_its_pinyin_path():
+    assert regions.path("浙江省义乌市") == "Zhejiang Yiwu"
+    assert regions.path({"zh": "广东深圳宝安"}) == "Guangdong Shenzhen Baoan"
+    assert regions.path({"zh": "浙江义乌", "en": "Zhejiang Yiwu"}) == "Zhejiang Yiwu"
+    assert regions.path("Zhejiang Yiwu") == "Zhejiang Yiwu" and regions.path(None) is None
+    assert regions.path("火星基地") == "火星基地"           # a part the table lacks: as written

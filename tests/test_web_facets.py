@@ -25,6 +25,8 @@ def _bilingual(folder: Path) -> None:
         if f["id"] == "f-eq":
             f["region"] = {"zh": "福建泉州晋江", "en": "Fujian Quanzhou Jinjiang"}
             f["certifications"] = ["OEKO-TEX Standard 100"]
+        if f["id"] == "f-plain":
+            f["region"] = "广东省深圳市"          # Chinese only: indexed as its pinyin path
     path.write_text("".join(json.dumps(f, ensure_ascii=False) + "\n" for f in rows))
 
 
@@ -98,6 +100,17 @@ def test_category_and_certification_by_name(client):
     assert status == 200 and factories_of(data) == {"f-oem"}
     status, data = search(client, certification=["CCC", "oeko-tex standard 100"])
     assert status == 200 and factories_of(data) == {"f-oem", "f-eq"}
+    status, data = search(client, certification="3C认证")           # its Chinese name, as zh pages show it
+    assert status == 200 and factories_of(data) == {"f-oem"}
+
+
+@pytest.mark.parametrize("region", ["广东", "Guangdong", "深圳", "shenzhen", "广东深圳"])
+def test_a_region_the_catalog_gives_only_in_chinese_is_found_by_either_name(client, region):
+    resp = client.get("/api/v1/search", query_string={"q": "toothbrush", "region": region, "lang": "zh"})
+    assert resp.status_code == 200, resp.get_json()
+    got = resp.get_json()["results"]
+    assert got and {r["factory"]["id"] for r in got} == {"f-plain"}
+    assert got[0]["factory"]["region_path"] == "Guangdong Shenzhen" and got[0]["factory"]["region"] == "广东省深圳市"
 
 
 @pytest.mark.parametrize("args, field, some_valid", [
@@ -161,6 +174,12 @@ def test_error_messages_in_the_language_asked(client):
     assert body["message"].startswith("k：") and "1 到 100" in body["message"]
     missing = client.get("/api/v1/products/nope?lang=zh").get_json()["error"]
     assert missing["message"] == "没有编号为 'nope' 的商品"
+    tw = client.get("/api/v1/search", query_string={**args, "lang": "zh_TW"}).get_json()["error"]
+    assert tw["message"] == "最低价：高于最高价"                 # a regional code in either spelling
+    batch = client.post("/api/v1/search/batch", json={"items": [
+        {"id": "a", "q": "yoga", "region": "火星", "lang": "zh"}, {"id": "b", "q": "yoga", "k": 0}]}).get_json()
+    assert "目录里没有产地" in batch["items"][0]["error"]["message"]   # each item in its own language
+    assert batch["items"][1]["error"]["message"].startswith("k: must be")
 
 
 def test_page_offers_facets_that_narrow_and_chips_that_remove(client):
@@ -183,13 +202,15 @@ def test_page_offers_facets_that_narrow_and_chips_that_remove(client):
     assert "目录里没有产地" in bad and "no region" not in bad
 
 
-def test_a_category_a_reindex_just_added_is_found_at_once(tmp_path):
+def test_a_category_a_reindex_just_added_is_found_at_once(tmp_path, monkeypatch):
     """The catalog's counts are kept across a reindex's generations for a minute (counting
     reads every product), but a filter value they lack is looked up again before it is
     refused."""
     from indexer.pipeline import Indexer
     from tests.fakes import write_jsonl
     from tests.test_web_helpers import make_app
+    from search import engine as engine_module
+    monkeypatch.setattr(engine_module, "RECOUNT_MIN_S", 0.0)
     engine, cat, index = build_bilingual(tmp_path / "b")
     client = make_app(tmp_path, (engine, cat, index)).test_client()
     before = engine.catalog_facets()
@@ -203,3 +224,26 @@ def test_a_category_a_reindex_just_added_is_found_at_once(tmp_path):
     status, data = search(client, q="yoga widget", category="widgets")
     assert status == 200 and [r["id"] for r in data["results"]] == ["p9"], data
     assert engine.catalog_facets().categories["widgets"] == 1  # counted again for that filter
+
+
+def test_neither_searches_nor_unknown_values_make_every_search_count_the_catalog(tmp_path, monkeypatch):
+    """Counting reads every product: a search without a catalog filter never counts, and
+    unknown values sent during a reindex count at most once per ``RECOUNT_MIN_S``."""
+    from search import engine as engine_module
+    from tests.test_web_helpers import make_app
+    engine, cat, index = build_bilingual(tmp_path / "b")
+    client = make_app(tmp_path, (engine, cat, index)).test_client()
+    engine.catalog_facets()
+    scans = []
+    real_scan = engine.store.scan
+    monkeypatch.setattr(engine.store, "scan", lambda kind: (kind == "product" and scans.append(kind)) or real_scan(kind))
+    monkeypatch.setattr(engine_module, "CATALOG_FACETS_KEPT_S", 0.0)     # kept counts always stale
+    engine.store.upsert(engine.store.get(["product:p1"]))        # a new generation, as a reindex batch makes
+    monkeypatch.setattr(engine_module, "RECOUNT_MIN_S", 0.0)
+    assert search(client)[0] == 200 and scans == []             # no catalog filter: no count
+    assert search(client, category="瑜伽裤")[0] == 200 and scans == ["product"]
+    engine.store.upsert(engine.store.get(["product:p1"]))
+    monkeypatch.setattr(engine_module, "RECOUNT_MIN_S", 60.0)
+    for _ in range(5):
+        assert search(client, category="no-such-thing")[0] == 400
+    assert scans == ["product"]                                 # counted less than RECOUNT_MIN_S ago

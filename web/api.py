@@ -299,7 +299,9 @@ def search_batch():
         except ApiError as e:
             if e.code == "index_unavailable":
                 raise         # the index is down: the whole batch fails the same way
-            out.append({"index": i, "id": ref, "status": e.status, "error": e.body()["error"]})
+            # in the item's own language (a bad ``lang`` itself: English)
+            lang = item.get("lang") if isinstance(item, dict) and isinstance(item.get("lang"), str) else "en"
+            out.append({"index": i, "id": ref, "status": e.status, "error": e.body(lang)["error"]})
         except Exception:     # a bug met by one item: logged, and the others still run
             current_app.logger.exception("batch item %d failed", i)
             out.append({"index": i, "id": ref, "status": 500,

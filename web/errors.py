@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from search.texts import base_lang
 from web.messages import localised
 
 # Werkzeug's HTTP errors, named in our vocabulary.
@@ -90,7 +91,7 @@ def request_lang() -> str:
     if asked is None:       # a JSON body already read (``web.api.read_json``): never parsed here
         body = g.get("json_body")
         asked = body.get("lang") if isinstance(body, dict) else None
-    return asked.strip().lower() if isinstance(asked, str) and asked.strip()[:2].isalpha() else "en"
+    return base_lang(asked) if isinstance(asked, str) and base_lang(asked).isalpha() else "en"
 
 
 def _respond(status: int, code: str, message: str, field: str | None = None,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from search.texts import is_zh
+
 #: key -> (English, Chinese) of what is wrong with a parameter's value.
 PARAM: dict[str, tuple[str, str]] = {
     "not_string": ("must be a string", "必须是文字"),
@@ -108,7 +110,7 @@ PARAM_ZH: dict[str, str] = {
 def param_message(key: str, lang: str, field: str, args: dict[str, Any]) -> str:
     """A parameter error's message: "price_min: is above price_max" / "最低价：高于最高价"."""
     en, zh = PARAM[key]
-    if lang.split("-")[0] == "zh":
+    if is_zh(lang):
         return f"{PARAM_ZH.get(field, field)}：{zh.format(**args)}"
     return f"{field}: {en.format(**args)}"
 
@@ -123,9 +125,9 @@ def localised(code: str, message: str, lang: str, key: str | None = None, field:
     """An error's message in ``lang`` (Chinese or English; English for other languages)."""
     if key in OTHER:
         en, zh = OTHER[key]
-        return (zh if lang.split("-")[0] == "zh" else en).format(**(args or {}))
+        return (zh if is_zh(lang) else en).format(**(args or {}))
     if key is not None and field is not None:
         return param_message(key, lang, field, args or {})
-    if lang.split("-")[0] == "zh" and code in CODES:
+    if is_zh(lang) and code in CODES:
         return CODES[code]
     return message

@@ -46,6 +46,9 @@ bp = Blueprint("pages", __name__)
 bp.after_request(remember_lang)
 
 PAGE_K = 20
+# The filter panel's lists may be this old while a reindex runs: a page render should not
+# wait for a count of every product (the API's /categories and searches use a minute).
+PANEL_MAX_AGE_S = 600.0
 _IMAGE_EXT_RE = re.compile(r".+\.(jpe?g|png|webp|gif|avif|bmp)$", re.I)
 _CURRENCY = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "KRW": "₩", "HKD": "HK$", "VND": "₫"}
 
@@ -134,7 +137,7 @@ def _catalog_choices(lang: str) -> dict[str, Any]:
     """The catalog's categories, regions and certifications for the filter panel (none
     while the index is unavailable: the page still renders)."""
     try:
-        return service.facets_json(service.catalog_facets(), lang)
+        return service.facets_json(service.catalog_facets(PANEL_MAX_AGE_S), lang)
     except ApiError:
         return {"category": [], "region": [], "certification": []}
 

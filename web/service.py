@@ -338,13 +338,15 @@ def run_search(p: SearchParams, image: Any = None, ocr_text: str | None = None) 
         if p.brand_product and p.brand_product not in view.brand_products:
             raise ApiError(400, "unknown_brand_product",
                            f"brand_product: no brand product with id {p.brand_product[:60]!r}", "brand_product")
-        try:
-            flt = resolved_filters(p, eng.catalog_facets())
-        except ApiError as e:
-            if e.code != "unknown_value":
-                raise
-            # the counts kept across a reindex may lack a value it just added: count again
-            flt = resolved_filters(p, eng.catalog_facets(fresh=True))
+        flt = p.filters()
+        if p.category or p.region or p.certifications:      # names to look up in the catalog
+            try:
+                flt = resolved_filters(p, eng.catalog_facets())
+            except ApiError as e:
+                if e.code != "unknown_value":
+                    raise
+                # the counts kept across a reindex may lack a value it just added: count again
+                flt = resolved_filters(p, eng.catalog_facets(max_age=0))
         try:
             resp = eng.search(dataclasses.replace(p.to_request(image), ocr_text=ocr_text, filters=flt))
         except QueryError as e:
@@ -360,8 +362,6 @@ def resolved_filters(p: SearchParams, catalog: Facets) -> Filters:
     region as the indexed region paths it names, certifications as the catalog spells
     them. A value naming nothing in the catalog is a 400 listing what it may be."""
     f = p.filters()
-    if not (p.category or p.region or p.certifications):
-        return f
     try:
         return dataclasses.replace(
             f, category=facets.resolve_category(p.category, catalog) if p.category else None,
@@ -444,9 +444,11 @@ def _with_links(r: dict[str, Any], lang: str) -> dict[str, Any]:
     return r
 
 
-def catalog_facets() -> Facets:
+def catalog_facets(max_age: float | None = None) -> Facets:
+    """The catalog's counts to show (counted at warm start; after a reindex, counted again
+    once they are older than ``max_age`` seconds, the engine's minute by default)."""
     eng = engine()
-    return guarded(eng.catalog_facets)
+    return guarded(lambda: eng.catalog_facets(max_age))
 
 
 def categories_json(lang: str) -> list[dict[str, Any]]:
