@@ -37,6 +37,8 @@ _HYPHENATED = re.compile(rf"{NONCJK_WORD.pattern}(?:-{NONCJK_WORD.pattern})*")
 _PREFIX = re.compile(r"[a-z]{1,3}")              # "wf", "hx": a series prefix spaced from its number
 _NUMBERED = re.compile(r"\d[a-z0-9-]*")           # "1000xm5", "9911"
 _YEAR = re.compile(r"(?:19|20)\d\d")
+_UNIT = re.compile(rf"(?:{_UNITS})")
+_CJK_OR_SIGN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff%+&*/]")
 # Short words that are not a series prefix ("for 2000", "pro 12", "set 100").
 _NOT_PREFIX = frozenset("a an the for and of in to by on or at is no up set pro max new per pk x".split())
 MIN_LENGTH, MAX_LENGTH, MIN_DIGITS = 3, 24, 2
@@ -58,10 +60,14 @@ def codes(text: str | None) -> tuple[str, ...]:
     if not text or not _ANY_DIGIT.search(text):      # most texts: no code possible, nothing to normalise
         return ()
     out: dict[str, None] = {}
-    words = _HYPHENATED.findall(normalise(text))
+    norm = normalise(text)
+    found = list(_HYPHENATED.finditer(norm))
+    words = [m.group() for m in found]
     prefixed = -1                # the word joined to the prefix before it: not a code alone
     for i, word in enumerate(words):
-        nxt = words[i + 1] if i + 1 < len(words) else ""
+        nxt = words[i + 1] if i + 1 < len(words) and _spaced(norm, found[i], found[i + 1]) else ""
+        if i + 2 < len(words) and _UNIT.fullmatch(words[i + 2]):
+            nxt = ""             # "oil 12 pcs": a count of something, not a series number
         if (_PREFIX.fullmatch(word) and word not in _NOT_PREFIX and _NUMBERED.fullmatch(nxt)
                 and not _YEAR.fullmatch(nxt) and not _QUANTITY.match(nxt.replace("-", ""))
                 and is_code(word + nxt.replace("-", ""))):
@@ -75,6 +81,16 @@ def codes(text: str | None) -> tuple[str, ...]:
             if form and is_code(form):
                 out[form] = None
     return tuple(out)
+
+
+def _spaced(text: str, prefix: re.Match[str], number: re.Match[str]) -> bool:
+    """A prefix and a number form one code only when spaces alone part them and neither
+    touches Chinese or a sign: "WF 1000XM5", not "T恤 100", "jar, 304", "PC 40小时",
+    "fit 100%"."""
+    before = text[prefix.start() - 1] if prefix.start() else " "
+    after = text[number.end()] if number.end() < len(text) else " "
+    return (not text[prefix.end():number.start()].strip() and not _CJK_OR_SIGN.match(before)
+            and not _CJK_OR_SIGN.match(after))
 
 
 def record_codes(titles: Mapping[str, str], attributes: Mapping[str, object]) -> frozenset[str]:

@@ -79,3 +79,13 @@ def test_brand_of_reads_the_maker_attributes_in_one_spelling():
     assert brand_of({"manufacturer": "LINKSYS"}) == brand_of({"brand": "Linksys"}) == "linksys"
     assert brand_of({"品牌": "飞利浦"}) == "飞利浦"
     assert brand_of({"colour": "red"}) is None and brand_of({"brand": " "}) is None
+
+
+@pytest.mark.parametrize("text", [
+    "纯棉T恤 100", "Tritan jar, 304 steel", "ABS+PC 40小时", "Slim fit 100% cotton", "12 h, 304 stainless",
+    "oil 12 pcs", "5 h + 25 h case",
+])
+def test_a_word_and_a_number_that_are_not_one_code(text):
+    """A prefix joins its number only when spaces alone part them, neither touches Chinese
+    or a sign, and the number is not a count of something ("12 pcs")."""
+    assert not any(c.startswith(("t1", "jar", "pc4", "fit", "h30", "h25", "oil")) for c in codes(text)), codes(text)
